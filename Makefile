@@ -1,0 +1,95 @@
+# neo4j_azure.aks — one entry point for setup, the local run, tests and benchmarks.
+#   make local   install everything, start the local test environment, run playbooks/site.yml on it
+#   make test    install everything, run sanity, lint, unit and integration tests (what CI runs)
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := .collections/ansible_collections/neo4j_azure/aks
+BUILD_ROOT := .build/ansible_collections/neo4j_azure/aks
+TESTENV := $(BIN)/python tests/testenv/testenv.py
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup binaries testenv-up testenv-down testenv-status local test sanity lint unit integration \
+        checkov changelog build bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(BIN)/.installed: requirements.txt requirements-test.txt
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found: install Python 3.11+"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+$(VENV)-checkov/bin/checkov:
+	# Checkov pins many libraries of its own: it gets a venv of its own so it never shifts the test venv.
+	$(PYTHON) -m venv $(VENV)-checkov
+	$(VENV)-checkov/bin/pip install -q checkov==3.3.30
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+setup: $(BIN)/.installed $(VENV)-checkov/bin/checkov $(COLLECTION_LINK)
+
+binaries:
+	bash tests/testenv/build-binaries.sh
+
+testenv-up: setup
+	$(TESTENV) up
+
+testenv-down:
+	$(TESTENV) down
+
+testenv-status:
+	$(TESTENV) status
+
+local: testenv-up
+	set -a; . .testenv/env.sh; set +a; $(BIN)/ansible-playbook playbooks/site.yml -i inventories/local
+
+# ansible-test needs the collection under ansible_collections/<ns>/<name>: sanity runs on a copy.
+$(BUILD_ROOT): FORCE
+	mkdir -p $(BUILD_ROOT)
+	rsync -a --delete --exclude-from=tests/sanity-excludes.txt ./ $(BUILD_ROOT)/
+
+sanity: setup $(BUILD_ROOT)
+	bash tests/sanity-offline-pip.sh
+	cd $(BUILD_ROOT) && git init -q 2>/dev/null; cd $(BUILD_ROOT) && git add -A >/dev/null && \
+	  $(CURDIR)/$(BIN)/ansible-test sanity --venv --python 3.11 --color no \
+	  --exclude tests/testenv/ --exclude bench/ --exclude extensions/
+
+lint: setup
+	$(BIN)/ansible-lint --offline --profile production
+
+checkov: setup
+	$(VENV)-checkov/bin/checkov -d roles/infra/files/bicep --framework bicep --skip-download --compact --quiet
+
+unit: setup
+	$(BIN)/pytest tests/unit -q
+
+integration: setup
+	$(BIN)/pytest tests/integration -q
+
+test: setup
+	$(MAKE) sanity
+	$(MAKE) lint
+	$(BIN)/pytest -q
+
+changelog: setup
+	$(BIN)/antsibull-changelog lint
+
+build: setup
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist
+
+bench: testenv-up
+	$(BIN)/python bench/run.py
+
+clean:
+	-$(TESTENV) down
+	rm -rf .build .collections tests/output .pytest_cache
+
+FORCE:

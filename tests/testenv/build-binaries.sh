@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Builds the test environment's binaries from the Go module proxy, once per version, into a cache
+# outside the repository: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
+# kwok, kwokctl, helm 3 and the helm-diff plugin. A warm cache makes this a no-op.
+#
+# Usage: tests/testenv/build-binaries.sh [component ...]   (default: all)
+# Prints the bin directory on its last line.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-v1.36.3}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+HELM_DIFF_VERSION="${HELM_DIFF_VERSION:-v3.15.7}"
+CACHE="${NEO4J_AKS_CACHE:-$HOME/.cache/neo4j-azure-aks}"
+BIN="$CACHE/bin"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+export GONOSUMDB="${GONOSUMDB:-}" GOSUMDB="${GOSUMDB:-sum.golang.org}"
+
+die() { echo "build-binaries: $*" >&2; exit 1; }
+command -v go >/dev/null || die "the Go toolchain is missing: install Go >= 1.26 (https://go.dev/dl) and put 'go' on PATH"
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+[ "$go_minor" -ge 26 ] || die "Go $(go env GOVERSION) is too old: Kubernetes 1.36 and kwok ${KWOK_VERSION} need go1.26+"
+
+mkdir -p "$BIN"
+log() { echo "[build-binaries] $(date +%H:%M:%S) $*" >&2; }
+
+# Link the binaries of one versioned directory into the shared bin dir.
+publish() { local dir=$1; shift; for b in "$@"; do ln -sfn "$dir/$b" "$BIN/$b"; done; }
+
+# Runs a go command; when the checksum database is unreachable, retries once with GOSUMDB=off.
+gorun() {
+  if ! "$@"; then
+    log "retrying with GOSUMDB=off (checksum database unreachable?)"
+    GOSUMDB=off "$@"
+  fi
+}
+
+build_kubernetes() {
+  local out="$CACHE/kubernetes-$K8S_VERSION" mod="$CACHE/src/kubernetes-$K8S_VERSION"
+  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ] && [ -x "$out/kubectl" ]; then
+    publish "$out" kube-apiserver kube-controller-manager kube-scheduler kubectl; return
+  fi
+  log "building Kubernetes $K8S_VERSION (cold: 20-40 min on 2 cores)"
+  rm -rf "$mod"; mkdir -p "$mod" "$out"; cd "$mod"
+  local staging_minor="v0.${K8S_VERSION#v1.}"
+  go mod init local/k8s-build >/dev/null 2>&1
+  go mod edit -go=1.26.0 -require="k8s.io/kubernetes@$K8S_VERSION"
+  local gomod
+  gomod=$(gorun go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  [ -f "$gomod" ] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
+  # Every `k8s.io/X => ./staging/...` replace of the tag names a staging module published as v0.N.
+  local staged
+  staged=$(sed -n 's#^\s*\(k8s.io/[^ ]*\) => ./staging/.*#\1#p' "$gomod")
+  [ -n "$staged" ] || die "no staging replaces found in $gomod"
+  for m in $staged; do go mod edit -replace="$m=$m@$staging_minor"; done
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    go mod edit -tool="k8s.io/kubernetes/cmd/$c"
+  done
+  gorun go mod tidy
+  local F="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    F="$F -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X $p.gitTreeState=clean"
+  done
+  go build -p 2 -trimpath -ldflags "-s -w $F" -o "$out/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  publish "$out" kube-apiserver kube-controller-manager kube-scheduler kubectl
+}
+
+build_etcd() {
+  local out="$CACHE/etcd-$ETCD_VERSION" mod="$CACHE/src/etcd-$ETCD_VERSION"
+  if [ -x "$out/etcd" ]; then publish "$out" etcd; return; fi
+  log "building etcd $ETCD_VERSION"
+  rm -rf "$mod"; mkdir -p "$mod" "$out"; cd "$mod"
+  go mod init local/etcd >/dev/null 2>&1
+  go mod edit -go=1.26.0 -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" -tool=go.etcd.io/etcd/server/v3
+  gorun go mod tidy
+  go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
+  publish "$out" etcd
+}
+
+build_kwok() {
+  local out="$CACHE/kwok-$KWOK_VERSION"
+  if [ -x "$out/kwok" ] && [ -x "$out/kwokctl" ]; then publish "$out" kwok kwokctl; return; fi
+  log "building kwok $KWOK_VERSION"
+  mkdir -p "$out"
+  gorun env GOBIN="$out" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+  publish "$out" kwok kwokctl
+}
+
+build_helm() {
+  local out="$CACHE/helm-$HELM_VERSION"
+  if [ -x "$out/helm" ]; then publish "$out" helm; return; fi
+  log "building helm $HELM_VERSION"
+  mkdir -p "$out"
+  local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  gorun env GOBIN="$out" go install -trimpath -ldflags "-s -w \
+    -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  publish "$out" helm
+}
+
+build_helm_diff() {
+  # The plugin directory (bin/diff + plugin.yaml) stays in the cache: `helm plugin install` symlinks it.
+  local out="$CACHE/helm-diff-$HELM_DIFF_VERSION"
+  if [ -x "$out/bin/diff" ] && [ -f "$out/plugin.yaml" ]; then return; fi
+  log "building helm-diff $HELM_DIFF_VERSION"
+  mkdir -p "$out/bin"
+  gorun env GOBIN="$out/bin" go install -trimpath -ldflags "-s -w \
+    -X github.com/databus23/helm-diff/v3/cmd.Version=${HELM_DIFF_VERSION#v}" \
+    "github.com/databus23/helm-diff/v3@$HELM_DIFF_VERSION"
+  mv "$out/bin/helm-diff" "$out/bin/diff"
+  cat >"$out/plugin.yaml" <<YAML
+name: "diff"
+version: "${HELM_DIFF_VERSION#v}"
+usage: "Preview helm upgrade changes as a diff"
+description: "Preview helm upgrade changes as a diff (built offline by neo4j_azure.aks tests/testenv)"
+useTunnel: true
+platformCommand:
+  - command: "\${HELM_PLUGIN_DIR}/bin/diff"
+YAML
+}
+
+components=("$@")
+[ ${#components[@]} -gt 0 ] || components=(kwok helm helm_diff etcd kubernetes)
+for c in "${components[@]}"; do
+  ( "build_$c" ) || die "building $c failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and retry"
+done
+echo "$BIN"

@@ -1,0 +1,13 @@
+"""The services of the local test environment, in start order (later ones may read earlier ones' env)."""
+
+from .azurite import Azurite
+from .kube import Kube
+from .neo4j_server import Neo4jServer
+from .arm import ArmDouble
+
+COMPONENTS = {
+    "kube": Kube(),
+    "neo4j": Neo4jServer(),
+    "azurite": Azurite(),
+    "arm": ArmDouble(),
+}
