@@ -24,6 +24,9 @@ go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 [ "$go_minor" -ge 26 ] || die "Go $(go env GOVERSION) is too old: Kubernetes 1.36 and kwok ${KWOK_VERSION} need go1.26+"
 
 mkdir -p "$BIN"
+# One build at a time per cache: a second caller waits, then finds the binaries built.
+exec 9>"$CACHE/.build.lock"
+flock 9
 log() { echo "[build-binaries] $(date +%H:%M:%S) $*" >&2; }
 
 # Link the binaries of one versioned directory into the shared bin dir.
