@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test environment's binaries from the Go module proxy, once per version, into a cache
 # outside the repository: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
-# kwok, kwokctl, helm 3 and the helm-diff plugin. A warm cache makes this a no-op.
+# kwok, kwokctl and helm 3. (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
 #
 # Usage: tests/testenv/build-binaries.sh [component ...]   (default: all)
 # Prints the bin directory on its last line.
@@ -11,7 +11,6 @@ K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
-HELM_DIFF_VERSION="${HELM_DIFF_VERSION:-v3.15.7}"
 CACHE="${NEO4J_AKS_CACHE:-$HOME/.cache/neo4j-azure-aks}"
 BIN="$CACHE/bin"
 
@@ -107,30 +106,11 @@ build_helm() {
   publish "$out" helm
 }
 
-build_helm_diff() {
-  # The plugin directory (bin/diff + plugin.yaml) stays in the cache: `helm plugin install` symlinks it.
-  local out="$CACHE/helm-diff-$HELM_DIFF_VERSION"
-  if [ -x "$out/bin/diff" ] && [ -f "$out/plugin.yaml" ]; then return; fi
-  log "building helm-diff $HELM_DIFF_VERSION"
-  mkdir -p "$out/bin"
-  gorun env GOBIN="$out/bin" go install -trimpath -ldflags "-s -w \
-    -X github.com/databus23/helm-diff/v3/cmd.Version=${HELM_DIFF_VERSION#v}" \
-    "github.com/databus23/helm-diff/v3@$HELM_DIFF_VERSION"
-  mv "$out/bin/helm-diff" "$out/bin/diff"
-  cat >"$out/plugin.yaml" <<YAML
-name: "diff"
-version: "${HELM_DIFF_VERSION#v}"
-usage: "Preview helm upgrade changes as a diff"
-description: "Preview helm upgrade changes as a diff (built offline by neo4j_azure.aks tests/testenv)"
-useTunnel: true
-platformCommand:
-  - command: "\${HELM_PLUGIN_DIR}/bin/diff"
-YAML
-}
-
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kwok helm helm_diff etcd kubernetes)
-for c in "${components[@]}"; do
-  ( "build_$c" ) || die "building $c failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and retry"
+[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes)
+for current in "${components[@]}"; do
+  trap 'die "building $current failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and run make binaries again"' ERR
+  "build_$current"
+  cd "$CACHE"
 done
 echo "$BIN"

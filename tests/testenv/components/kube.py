@@ -14,6 +14,7 @@ from .base import Component, Context, TestEnvError, run, wait_until
 K8S_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
                 "kwokctl", "helm")
 STAGES = Path(__file__).resolve().parents[1] / "kwok" / "stages.yaml"
+HELM_DIFF_PLUGIN = Path(__file__).resolve().parents[1] / "helm-diff-plugin"
 
 NEO4J_POOL_TAINT = {"key": "workload", "value": "neo4j", "effect": "NoSchedule"}
 SYSTEM_POOL_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}
@@ -70,8 +71,8 @@ class Kube(Component):
 
     def build(self, ctx: Context) -> None:
         missing = [b for b in K8S_BINARIES if not (ctx.bin_dir / b).exists()]
-        if missing or not list(ctx.cache_dir.glob("helm-diff-*/bin/diff")):
-            ctx.log(f"kube: building {missing or ['helm-diff']} (cold build takes 20-40 min; cached afterwards)")
+        if missing:
+            ctx.log(f"kube: building {missing} (cold build takes 20-40 min; cached afterwards)")
             script = ctx.repo / "tests" / "testenv" / "build-binaries.sh"
             proc = subprocess.run(["bash", str(script)], env={**os.environ, "NEO4J_AKS_CACHE": str(ctx.cache_dir)},
                                   check=False)
@@ -112,7 +113,7 @@ class Kube(Component):
         self.kubectl(ctx, kubeconfig, "apply", "-f", "-", input_text=json.dumps(manifests))
         wait_until(lambda: self._nodes_ready(ctx, kubeconfig), 120, "kube: simulated nodes did not become Ready",
                    workdir / "kwok" / "clusters" / name / "logs" / "kwok-controller.log")
-        self._install_helm_diff(ctx)
+        plugins_dir = self._install_helm_diff(ctx)
         return {
             "cluster": name,
             "kubeconfig": str(kubeconfig),
@@ -123,6 +124,7 @@ class Kube(Component):
                 "TESTENV_KWOK_CLUSTER": name,
                 "HELM_BIN": str(bins / "helm"),
                 "KUBECTL_BIN": str(bins / "kubectl"),
+                "HELM_PLUGINS": str(plugins_dir),
             },
         }
 
@@ -136,14 +138,15 @@ class Kube(Component):
                                          for c in n.get("status", {}).get("conditions", []))]
         return len(nodes) >= 5 and len(ready) == len(nodes)
 
-    def _install_helm_diff(self, ctx: Context) -> None:
-        """Install the offline-built helm-diff plugin where helm (and so kubernetes.core.helm) finds it."""
+    def _install_helm_diff(self, ctx: Context) -> Path:
+        """Install the helm-diff-compatible plugin into this checkout's own HELM_PLUGINS directory."""
+        plugins_dir = ctx.component_dir(self.name) / "helm-plugins"
+        env = {"HELM_PLUGINS": str(plugins_dir)}
         helm = ctx.bin_dir / "helm"
-        plugin_dir = sorted(ctx.cache_dir.glob("helm-diff-*"))[-1]
-        plugins = run([helm, "plugin", "list"], "helm plugin list")
-        if any(line.split()[:1] == ["diff"] for line in plugins.splitlines()[1:]):
-            return
-        run([helm, "plugin", "install", plugin_dir], "helm plugin install (helm-diff)")
+        listed = run([helm, "plugin", "list"], "helm plugin list", env=env)
+        if not any(line.split()[:1] == ["diff"] for line in listed.splitlines()[1:]):
+            run([helm, "plugin", "install", HELM_DIFF_PLUGIN], "helm plugin install (helm-diff)", env=env)
+        return plugins_dir
 
     def is_running(self, ctx: Context, state: dict) -> bool:
         try:
