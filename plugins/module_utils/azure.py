@@ -335,7 +335,7 @@ class AzureClients:
     def resources(self):
         """azure-mgmt-resource: resource groups."""
         def factory():
-            from azure.mgmt.resource import ResourceManagementClient
+            from azure.mgmt.resource.resources import ResourceManagementClient
             return ResourceManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
         return self._build("resources", factory)
 
