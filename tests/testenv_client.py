@@ -60,7 +60,7 @@ class PlaybookResult:
         """The result of the last task whose name contains `name`."""
         matches = [res for task_name, res in self.tasks(host) if name in task_name]
         if not matches:
-            raise KeyError(f"no task named like {name!r}; tasks: {[t for t, _ in self.tasks(host)]}")
+            raise KeyError(f"no task named like {name!r}; tasks: {[task_name for task_name, _result in self.tasks(host)]}")
         return matches[-1]
 
     def changed_tasks(self, host: str = "localhost") -> list[str]:

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Bring the local test environment up, report it, or tear it down.
 
-    tests/testenv/testenv.py up [--only kube,neo4j,azurite,arm]   start what is not running (reuses the rest)
-    tests/testenv/testenv.py status                                 what runs, with ports, as JSON
-    tests/testenv/testenv.py env                                    path of the env file (sh syntax)
-    tests/testenv/testenv.py down                                   stop everything, leave no process
+    python tests/testenv/testenv.py up [--only kube,neo4j,azurite,arm]   start what is not running (reuses the rest)
+    python tests/testenv/testenv.py status                                 what runs, with ports, as JSON
+    python tests/testenv/testenv.py env                                    path of the env file (sh syntax)
+    python tests/testenv/testenv.py down                                   stop everything, leave no process
 
 State lives in $TESTENV_STATE_DIR (default: <repo>/.testenv); slow builds are cached in
 $NEO4J_AKS_CACHE (default: ~/.cache/neo4j-azure-aks), keyed by version.

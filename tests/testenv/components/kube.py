@@ -13,7 +13,7 @@ from .base import Component, Context, TestEnvError, run, wait_until
 
 K8S_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
                 "kwokctl", "helm")
-STAGES = Path(__file__).resolve().parents[1] / "kwok" / "stages.yaml"
+STAGES = sorted((Path(__file__).resolve().parents[1] / "kwok" / "stages").glob("*.yaml"))
 HELM_DIFF_PLUGIN = Path(__file__).resolve().parents[1] / "helm-diff-plugin"
 
 NEO4J_POOL_TAINT = {"key": "workload", "value": "neo4j", "effect": "NoSchedule"}
@@ -102,7 +102,7 @@ class Kube(Component):
                        capture_output=True, check=False)
         kubeconfig.unlink(missing_ok=True)
         run([bins / "kwokctl", "create", "cluster", "--name", name, "--runtime", "binary",
-             "--config", STAGES, "--kubeconfig", kubeconfig,
+             *[arg for stage in STAGES for arg in ("--config", stage)], "--kubeconfig", kubeconfig,
              "--etcd-binary", bins / "etcd", "--kube-apiserver-binary", bins / "kube-apiserver",
              "--kube-controller-manager-binary", bins / "kube-controller-manager",
              "--kube-scheduler-binary", bins / "kube-scheduler", "--kwok-controller-binary", bins / "kwok",

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`helm diff upgrade RELEASE CHART [flags]` for the test environment (see ../plugin.yaml for why).
 
 Same contract as helm-diff's default mode: compare the manifest helm would install (real
