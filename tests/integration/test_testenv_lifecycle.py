@@ -28,11 +28,19 @@ def processes_mentioning(text: str) -> list[int]:
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit() and int(proc.name) != os.getpid():
             try:
-                if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                if text in (proc / "cmdline").read_bytes().decode(errors="replace") and alive(int(proc.name)):
                     pids.append(int(proc.name))
             except OSError:
                 continue
     return pids
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie (this container's init may reap late)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_up_reuses_and_down_leaves_nothing(tmp_path, testenv_for):
@@ -57,7 +65,7 @@ def test_up_reuses_and_down_leaves_nothing(tmp_path, testenv_for):
     assert down.returncode == 0, down.stderr
     time.sleep(1)
     assert processes_mentioning(str(state_dir)) == []
-    assert not any(Path(f"/proc/{pid}").exists() for pid in status["azurite"]["pids"])
+    assert not any(alive(pid) for pid in status["azurite"]["pids"])
     after = json.loads(run_testenv(state_dir, "status").stdout)
     assert not after["kube"]["running"] and not after["azurite"]["running"]
 
