@@ -190,8 +190,6 @@ class Neo4jInstance:
             "server.memory.pagecache.size": "64m",
             "dbms.usage_report.enabled": "false",
             "db.shutdown_transaction_end_timeout": "2s",
-            # Tests stop and start the server; Bolt's default 5 s + 5 s shutdown grace only slows them down.
-            "internal.dbms.bolt.netty_server_shutdown_timeout": "1s",
             **self.info.get("extra_conf", {}),
         }
         lines = ["# Written by tests/testenv/components/neo4j_server.py"]
@@ -295,9 +293,15 @@ class Neo4jServer(Component):
 
     def start(self, ctx: Context) -> dict:
         home = ctx.component_dir(self.name)
-        inst = Neo4jInstance.create(home, build_lib(ctx.cache_dir, ctx.log))
-        ctx.log(f"neo4j: starting {NEO4J_VERSION} on Bolt port {inst.bolt_port}")
-        pid = inst.start()
+        inst = Neo4jInstance(home)
+        if inst.info and inst.is_running():
+            # Its state entry was lost (e.g. two `up` runs raced on state.json): adopt it rather than wipe its data.
+            ctx.log(f"neo4j: adopting the server already running on Bolt port {inst.bolt_port}")
+            pid = inst.pid()
+        else:
+            inst = Neo4jInstance.create(home, build_lib(ctx.cache_dir, ctx.log))
+            ctx.log(f"neo4j: starting {NEO4J_VERSION} on Bolt port {inst.bolt_port}")
+            pid = inst.start()
         return {"pids": [pid], "bolt_port": inst.bolt_port, "http_port": inst.http_port,
                 "env": {**inst.env(), **inst.write_wrappers()}}
 
