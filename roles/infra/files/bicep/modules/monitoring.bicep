@@ -1,0 +1,37 @@
+// Log Analytics workspace for Container Insights.
+
+@description('Azure region of the workspace.')
+param location string
+
+@description('Name of the Log Analytics workspace.')
+param workspaceName string
+
+@description('Days the workspace keeps data (30-730).')
+@minValue(30)
+@maxValue(730)
+param retentionInDays int
+
+@description('Tags applied to every resource.')
+param tags object
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
+  name: workspaceName
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: retentionInDays
+    features: {
+      // Agents authenticate with Entra ID (managed identity), never with the workspace keys.
+      disableLocalAuth: true
+      enableLogAccessUsingOnlyResourcePermissions: true
+    }
+    publicNetworkAccessForIngestion: 'Enabled'
+    publicNetworkAccessForQuery: 'Enabled'
+  }
+}
+
+output workspaceId string = workspace.id
+output workspaceName string = workspace.name
