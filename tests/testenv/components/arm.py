@@ -1,13 +1,114 @@
-"""The ARM test double (HTTPS, ARM-shaped responses). (being written)"""
+"""The ARM test double (tests/testenv/arm_double): Resource Manager + Entra ID token endpoint over HTTPS.
 
-from .base import Component
+A CA and a server certificate for 127.0.0.1 are generated at each start (azure-core refuses bearer tokens
+over plain http); clients trust the CA through TESTENV_ARM_CA_BUNDLE. The service principal's secret is
+random per start. Plain AZURE_* variables are deliberately not exported (tests of missing credentials rely
+on them being unset).
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+import sys
+import uuid
+from pathlib import Path
+
+from .base import Component, Context, TestEnvError, free_port, port_open, spawn, wait_until
+
+SERVER = Path(__file__).resolve().parents[1] / "arm_double" / "server.py"
+SUBSCRIPTION_ID = "3f2c6a8e-0d4b-4e1a-9c55-7a1b2c3d4e5f"
+TENANT_ID = "b7e1d2c3-4f5a-4b6c-8d9e-0a1b2c3d4e5f"
+CLIENT_ID = "5c9e2f1a-7b3d-4c8e-9f0a-1b2c3d4e5f60"
+
+
+def _write_certificates(workdir: Path) -> tuple:
+    """A throw-away CA and a 127.0.0.1/localhost server certificate signed by it (PEM files)."""
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError as err:
+        raise TestEnvError("arm: the 'cryptography' package is missing from the venv (pip install cryptography)") \
+            from err
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ARM test double CA")])
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                            content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                            key_agreement=False, encipher_only=False, decipher_only=False),
+                              critical=True)
+               .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_file, cert_file, key_file = workdir / "ca.pem", workdir / "server.pem", workdir / "server-key.pem"
+    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    os.chmod(key_file, 0o600)
+    return ca_file, cert_file, key_file
 
 
 class ArmDouble(Component):
     name = "arm"
 
-    def start(self, ctx):
-        raise NotImplementedError("ARM test double: not written yet")
+    def start(self, ctx: Context) -> dict:
+        workdir = ctx.component_dir(self.name)
+        log_file = workdir / "arm.log"
+        ca_file, cert_file, key_file = _write_certificates(workdir)
+        port = free_port()
+        endpoint = f"https://127.0.0.1:{port}"
+        config = {
+            "port": port,
+            "endpoint": endpoint,
+            "cert_file": str(cert_file),
+            "key_file": str(key_file),
+            "subscription_id": SUBSCRIPTION_ID,
+            "tenant_id": TENANT_ID,
+            "client_id": CLIENT_ID,
+            "client_secret": "arm-double-" + secrets.token_urlsafe(24),
+            "federated_token": "federated-" + secrets.token_urlsafe(24),
+            "kubeconfig": ctx.env.get("KUBECONFIG", ""),
+            "retry_after": 1,
+        }
+        config_file = workdir / "config.json"
+        config_file.write_text(json.dumps(config, indent=2))
+        os.chmod(config_file, 0o600)
+        pid = spawn([sys.executable, SERVER, "--config", config_file], log_file)
+        wait_until(lambda: port_open(port), 30, "arm: the ARM test double did not open its port", log_file, pid)
+        return {
+            "pids": [pid],
+            "port": port,
+            "env": {
+                "TESTENV_ARM_ENDPOINT": endpoint,
+                "TESTENV_ARM_CA_BUNDLE": str(ca_file),
+                "TESTENV_AZURE_AUTHORITY": endpoint,
+                "TESTENV_AZURE_TENANT_ID": TENANT_ID,
+                "TESTENV_AZURE_CLIENT_ID": CLIENT_ID,
+                "TESTENV_AZURE_CLIENT_SECRET": config["client_secret"],
+                "TESTENV_AZURE_FEDERATED_TOKEN": config["federated_token"],
+                "TESTENV_AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
+                "TESTENV_ARM_RUN_ID": uuid.uuid4().hex[:8],
+            },
+        }
 
-    def is_running(self, ctx, state):
-        return False
+    def is_running(self, ctx: Context, state: dict) -> bool:
+        return super().is_running(ctx, state) and port_open(state.get("port", 0))
