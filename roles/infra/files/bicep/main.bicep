@@ -57,24 +57,34 @@ param nodeOsDiskType string = 'Ephemeral'
 param encryptionAtHost bool = true
 
 @description('Maximum pods per node.')
+@minValue(50)
+@maxValue(250)
 param maxPods int = 110
 
 @description('VM size of the system pool.')
 param systemNodeVmSize string = 'Standard_D4ds_v5'
 
 @description('Autoscaler lower bound of the system pool.')
+@minValue(1)
+@maxValue(100)
 param systemNodeMinCount int = 3
 
 @description('Autoscaler upper bound of the system pool.')
+@minValue(1)
+@maxValue(100)
 param systemNodeMaxCount int = 5
 
 @description('VM size of the Neo4j pool.')
 param neo4jNodeVmSize string = 'Standard_E8ds_v5'
 
 @description('Autoscaler lower bound of the Neo4j pool.')
+@minValue(0)
+@maxValue(100)
 param neo4jNodeMinCount int = 3
 
 @description('Autoscaler upper bound of the Neo4j pool.')
+@minValue(1)
+@maxValue(100)
 param neo4jNodeMaxCount int = 6
 
 @description('Address space of the VNet.')
@@ -129,12 +139,16 @@ param upgradeChannel string = 'patch'
 param nodeOsUpgradeChannel string = 'NodeImage'
 
 @description('Days Log Analytics keeps data.')
+@minValue(30)
+@maxValue(730)
 param logRetentionDays int = 30
 
 @description('Key Vault name; empty: derived from the prefix and the resource group.')
 param keyVaultName string = ''
 
 @description('Days a deleted Key Vault or secret stays recoverable.')
+@minValue(7)
+@maxValue(90)
 param keyVaultSoftDeleteDays int = 90
 
 @description('Name of the Key Vault secret holding the Neo4j password (written by the neo4j role).')
@@ -158,9 +172,13 @@ param storageSkuName string = 'Standard_GZRS'
 param backupContainerName string = 'neo4j-backups'
 
 @description('Days deleted backup blobs stay recoverable.')
+@minValue(1)
+@maxValue(365)
 param blobSoftDeleteDays int = 14
 
 @description('Days deleted containers stay recoverable.')
+@minValue(1)
+@maxValue(365)
 param containerSoftDeleteDays int = 14
 
 @description('Public endpoint of Key Vault and Storage: Enabled (firewalled, default deny) or Disabled.')
@@ -170,8 +188,9 @@ param containerSoftDeleteDays int = 14
 ])
 param dataPublicNetworkAccess string = 'Enabled'
 
-@description('CIDRs admitted by the Key Vault and Storage firewalls (besides the AKS subnet).')
-param dataAllowedIpRanges array = []
+// Objects rather than bare CIDRs: both firewalls take {value: CIDR} rules, so no loop is needed here.
+@description('IP rules ({value: CIDR}) of the Key Vault and Storage firewalls (besides the AKS subnet).')
+param dataAllowedIpRules array = []
 
 @description('Namespace of the backup ServiceAccount.')
 param backupNamespace string = 'neo4j'
@@ -255,7 +274,7 @@ module keyVault 'modules/keyvault.bicep' = {
     softDeleteRetentionDays: keyVaultSoftDeleteDays
     publicNetworkAccess: dataPublicNetworkAccess
     aksSubnetId: network.outputs.aksSubnetId
-    allowedIpRanges: dataAllowedIpRanges
+    allowedIpRules: dataAllowedIpRules
     tags: tags
   }
 }
@@ -271,7 +290,7 @@ module storage 'modules/storage.bicep' = {
     containerSoftDeleteDays: containerSoftDeleteDays
     publicNetworkAccess: dataPublicNetworkAccess
     aksSubnetId: network.outputs.aksSubnetId
-    allowedIpRanges: dataAllowedIpRanges
+    allowedIpRules: dataAllowedIpRules
     tags: tags
   }
 }
@@ -286,6 +305,7 @@ module identity 'modules/identity.bicep' = {
     backupServiceAccountName: backupServiceAccountName
     storageAccountName: storage.outputs.storageAccountName
     keyVaultName: keyVault.outputs.keyVaultName
+    clusterName: aks.outputs.clusterName
     secretsProviderPrincipalId: aks.outputs.secretsProviderPrincipalId
     tags: tags
   }

@@ -23,6 +23,9 @@ param storageAccountName string
 @description('Name of the Key Vault holding the Neo4j password.')
 param keyVaultName string
 
+@description('Name of the AKS cluster whose secrets provider add-on reads the vault.')
+param clusterName string
+
 @description('Object ID of the Key Vault secrets provider add-on identity.')
 param secretsProviderPrincipalId string
 
@@ -79,7 +82,8 @@ resource backupSecretsReader 'Microsoft.Authorization/roleAssignments@2022-04-01
 }
 
 resource secretsProviderReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, secretsProviderPrincipalId, keyVaultSecretsUserRoleId)
+  // Named from the cluster, not the add-on's object ID: the name must be known before the cluster exists.
+  name: guid(vault.id, resourceId('Microsoft.ContainerService/managedClusters', clusterName), keyVaultSecretsUserRoleId)
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)

@@ -25,8 +25,8 @@ param publicNetworkAccess string
 @description('Resource ID of the AKS node subnet admitted by the firewall.')
 param aksSubnetId string
 
-@description('CIDRs admitted by the firewall (e.g. the Ansible controller).')
-param allowedIpRanges array
+@description('Firewall IP rules, each {value: CIDR} (e.g. the Ansible controller).')
+param allowedIpRules array
 
 @description('Tags applied to every resource.')
 param tags object
@@ -53,9 +53,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     networkAcls: {
       bypass: 'AzureServices'
       defaultAction: 'Deny'
-      ipRules: [for cidr in allowedIpRanges: {
-        value: cidr
-      }]
+      ipRules: allowedIpRules
       virtualNetworkRules: [
         {
           id: aksSubnetId

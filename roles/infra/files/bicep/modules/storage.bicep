@@ -44,8 +44,8 @@ param publicNetworkAccess string
 @description('Resource ID of the AKS node subnet admitted by the firewall.')
 param aksSubnetId string
 
-@description('CIDRs admitted by the firewall (e.g. the Ansible controller that applies retention).')
-param allowedIpRanges array
+@description('Firewall IP rules, each {value: CIDR} (e.g. the Ansible controller that applies retention).')
+param allowedIpRules array
 
 @description('Tags applied to every resource.')
 param tags object
@@ -77,10 +77,7 @@ resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     networkAcls: {
       bypass: 'AzureServices'
       defaultAction: 'Deny'
-      ipRules: [for cidr in allowedIpRanges: {
-        value: cidr
-        action: 'Allow'
-      }]
+      ipRules: allowedIpRules
       virtualNetworkRules: [
         {
           id: aksSubnetId
