@@ -102,17 +102,18 @@ def azure_auth_argument_spec():
 class AzureOpError(Exception):
     """An Azure operation failed. ``details`` is what modules pass to fail_json (never secrets)."""
 
-    def __init__(self, message, code=None, status_code=None, error=None, option=None):
+    def __init__(self, message, code=None, status_code=None, error=None, option=None, **extra):
         super(AzureOpError, self).__init__(message)
         self.message = message
         self.code = code
         self.status_code = status_code
         self.error = error  # the ARM error tree: {code, message, target?, details: [...]}
         self.option = option  # the module option at fault, when one is
+        self.extra = extra  # more result keys (correlation_id, provisioning_state, ...)
 
     @property
     def details(self):
-        out = {}
+        out = dict(self.extra)
         if self.code:
             out["error_code"] = self.code
         if self.status_code:
