@@ -80,6 +80,24 @@ def build_parameters(template, parameters=None, file_parameters=None):
     return arm, secure
 
 
+def _error_targets(tree):
+    if not tree:
+        return []
+    return [tree.get("target")] + [t for d in tree.get("details") or [] for t in _error_targets(d)]
+
+
+def blame_parameter(err, template):
+    """When ARM's error targets a template parameter, name the option that sets it."""
+    declared = {k.lower(): k for k in (template.get("parameters") or {})}
+    for target in _error_targets(err.error):
+        if target and target.lower() in declared:
+            err.option = err.option or "parameters"
+            err.message = "%s (option parameters.%s)" % (err.message, declared[target.lower()])
+            err.args = (err.message,)
+            break
+    return err
+
+
 def _secret_strings(value):
     if isinstance(value, str):
         return [value] if value else []
@@ -348,7 +366,10 @@ class DeploymentRunner:
                 self.create_resource_group(self.params["location"])
                 result.update(changed=True, resource_group_created=True)
 
-        changes = self.what_if(self._body(template, arm_parameters, what_if=True))
+        try:
+            changes = self.what_if(self._body(template, arm_parameters, what_if=True))
+        except AzureOpError as err:
+            raise blame_parameter(err, template)
         summary, changed_resources, diffs = summarize_what_if(changes, secrets)
         existing = self.get_deployment()
         deploy = needs_deploy(changes, existing)
@@ -362,7 +383,10 @@ class DeploymentRunner:
             if existing is not None and _state(existing) == "Succeeded":
                 result.update(deployment_result(existing, secrets))
             return result
-        self.validate(self._body(template, arm_parameters))
+        try:
+            self.validate(self._body(template, arm_parameters))
+        except AzureOpError as err:
+            raise blame_parameter(err, template)
         try:
             deployment = self.deploy(self._body(template, arm_parameters))
         except AzureOpError as err:

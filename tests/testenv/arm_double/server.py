@@ -448,10 +448,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("x-ms-correlation-request-id", self._correlation)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        self._status = status
+        self._record()  # before the client can see the answer, so the log is complete when it returns
         self.end_headers()
         if data and self.command != "HEAD":
             self.wfile.write(data)
-        self._status = status
 
     @property
     def base(self) -> str:
@@ -459,24 +460,26 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         self._status = 0
+        self._recorded = False
         self._correlation = self.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
         started = time.monotonic()
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         raw = self._read_body()
-        operation = "Unknown"
+        self._operation = "Unknown"
+        self._started, self._path, self._query = started, path, query
         try:
             if path.startswith("/_testenv/"):
-                operation = "TestEnv"
+                self._operation = "TestEnv"
                 return self._control(path, query, raw)
             if path.startswith(f"/{self.double.tenant_id}/") or path.endswith("openid-configuration"):
-                operation = "Entra_" + path.rsplit("/", 1)[-1]
+                self._operation = "Entra_" + path.rsplit("/", 1)[-1]
                 return self._entra(path, raw)
             for method, regex, op_name, func in ROUTES:
                 match = regex.match(path)
                 if match and method == self.command:
-                    operation = op_name
+                    self._operation = op_name
                     self._arm_checks(path, query, op_name)
                     body = json.loads(raw) if raw else None
                     return func(self, query=query, body=body, **match.groupdict())
@@ -490,12 +493,18 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as err:  # pylint: disable=broad-except  # the double must answer, and say why
             self._send(500, ArmError(500, "InternalServerError", f"ARM test double bug: {err!r}").body())
         finally:
-            self.double.record({
-                "time": now_iso(), "method": self.command, "path": path, "operation": operation,
-                "api_version": query.get("api-version"), "status": self._status,
-                "client_request_id": self.headers.get("x-ms-client-request-id"),
-                "ms": round((time.monotonic() - started) * 1000, 1),
-            })
+            self._record()
+
+    def _record(self):
+        if self._recorded:
+            return
+        self._recorded = True
+        self.double.record({
+            "time": now_iso(), "method": self.command, "path": self._path, "operation": self._operation,
+            "api_version": self._query.get("api-version"), "status": self._status,
+            "client_request_id": self.headers.get("x-ms-client-request-id"),
+            "ms": round((time.monotonic() - self._started) * 1000, 1),
+        })
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
 

@@ -1,0 +1,72 @@
+"""Test-side helpers for the ARM test double: its control API (request log, counters, faults) and the
+module options that point the collection's Azure modules at it."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.request
+
+
+def module_defaults(env: dict) -> dict:
+    """Auth options for `module_defaults: group/neo4j_azure.aks.azure` (the real ClientSecretCredential path)."""
+    return {
+        "auth_source": "service_principal",
+        "client_id": env["TESTENV_AZURE_CLIENT_ID"],
+        "secret": env["TESTENV_AZURE_CLIENT_SECRET"],
+        "tenant": env["TESTENV_AZURE_TENANT_ID"],
+        "subscription_id": env["TESTENV_AZURE_SUBSCRIPTION_ID"],
+        "endpoint_override": {
+            "resource_manager": env["TESTENV_ARM_ENDPOINT"],
+            "authority": env["TESTENV_AZURE_AUTHORITY"],
+            "ca_bundle": env["TESTENV_ARM_CA_BUNDLE"],
+        },
+    }
+
+
+class ArmDoubleClient:
+    def __init__(self, env: dict):
+        self.endpoint = env["TESTENV_ARM_ENDPOINT"]
+        self.tls = ssl.create_default_context(cafile=env["TESTENV_ARM_CA_BUNDLE"])
+
+    def call(self, method: str, path: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.endpoint + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.tls, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def counters(self) -> dict:
+        return self.call("GET", "/_testenv/counters")["counters"]
+
+    def requests(self, since: int = 0) -> list:
+        return self.call("GET", "/_testenv/requests?since=%d" % since)["requests"]
+
+    def last_seq(self) -> int:
+        return self.call("GET", "/_testenv/counters")["last"]
+
+    def reset(self, state: bool = False) -> None:
+        self.call("POST", "/_testenv/reset", {"state": state})
+
+    def fault(self, kind: str, **spec) -> dict:
+        """kind: throttle (429 + Retry-After), error (status, default 500), lro_failed, slow_lro (seconds)."""
+        return self.call("POST", "/_testenv/faults", {"kind": kind, **spec})
+
+    def faults(self) -> list:
+        return self.call("GET", "/_testenv/faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/_testenv/faults")
+
+    def state(self) -> dict:
+        return self.call("GET", "/_testenv/state")
+
+
+def count_ops(requests: list) -> dict:
+    out: dict = {}
+    for entry in requests:
+        if entry["operation"] == "TestEnv":
+            continue
+        out[entry["operation"]] = out.get(entry["operation"], 0) + 1
+    return out
