@@ -153,9 +153,7 @@ class Double:
         rec = self.resources.get(rid.lower())
         if rec is not None:
             body = copy.deepcopy(rec["requested"])
-            props = body.setdefault("properties", {})
-            for key, value in rec["readonly"].items():
-                props.setdefault(key, value)
+            body["properties"] = _merge(rec["readonly"], body.get("properties") or {})
             return body
         dep = self.deployments.get(rid.lower())
         if dep is not None:
@@ -396,6 +394,15 @@ def readonly_properties(body: dict, rg_name: str | None) -> dict:
             ro["oidcIssuerProfile"] = {"enabled": True, "issuerURL": f"https://{location}.oic.prod-aks.azure.com/"
                                                                      f"{uuid.uuid4()}/"}
     return ro
+
+
+def _merge(base: dict, top: dict) -> dict:
+    """top over base, recursively (what was PUT wins over read-only fields ARM adds)."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else copy.deepcopy(value)
+    return out
 
 
 def _comparable(body):
