@@ -676,6 +676,9 @@ _PARAM_TYPES = {
 }
 _ARM_TYPE_NAMES = {"string": "String", "securestring": "String", "int": "Integer", "bool": "Boolean",
                    "object": "Object", "secureobject": "Object", "array": "Array"}
+# How deployments echo parameter and output types (the JToken names above are for error messages).
+_ECHO_TYPE_NAMES = {"string": "String", "securestring": "SecureString", "int": "Int", "bool": "Bool",
+                    "object": "Object", "secureobject": "SecureObject", "array": "Array"}
 _RESOURCE_META_KEYS = {"condition", "copy", "dependsOn", "comments", "metadata", "resources", "scope",
                        "existing", "import"}
 
@@ -741,8 +744,7 @@ def bind_parameters(ev: Evaluator, template: dict, supplied: dict) -> dict:
                                     f"parameter '{name}' has an invalid length.'.", target=name)
         ev.parameters[name] = value
         secure = ptype.startswith("secure")
-        echo[name] = {"type": _ARM_TYPE_NAMES[ptype].replace("String", "SecureString") if ptype == "securestring"
-                      else ("SecureObject" if ptype == "secureobject" else _ARM_TYPE_NAMES[ptype])}
+        echo[name] = {"type": _ECHO_TYPE_NAMES[ptype]}
         if not secure:
             echo[name]["value"] = value
     return echo
@@ -916,7 +918,7 @@ def evaluate_outputs(ev: Evaluator, template: dict) -> dict:
         if ptype not in _PARAM_TYPES:
             raise TemplateError(f"The template output '{name}' has an invalid type '{decl.get('type')}'.")
         _check_type(name, ptype, value)
-        outputs[name] = {"type": _ARM_TYPE_NAMES[ptype], "value": value}
+        outputs[name] = {"type": _ECHO_TYPE_NAMES[ptype], "value": value}
     return outputs
 
 
