@@ -178,7 +178,7 @@ def summarize_what_if(changes, secrets=None):
         summary[kind] = summary.get(kind, 0) + 1
         if kind in NO_CHANGE_TYPES:
             continue
-        paths = [p for p, _, _, _ in flatten_delta(change.get("delta"))]
+        paths = [entry[0] for entry in flatten_delta(change.get("delta"))]
         changed.append({"resource_id": change.get("resourceId"), "change_type": kind, "changed_paths": paths})
         rid = change.get("resourceId", "")
         diffs.append({
@@ -355,8 +355,8 @@ class DeploymentRunner:
                     raise AzureOpError("create_resource_group=true needs the location option",
                                        option="location", code="MissingLocation")
                 if self.check_mode:
-                    result.update(changed=True, resource_group_created=True, what_if={"summary": {},
-                                                                                     "changes": []})
+                    result.update(changed=True, resource_group_created=True,
+                                  what_if={"summary": {}, "changes": []})
                     result["diff"] = [{"before_header": "resource group %s" % self.rg, "before": {},
                                        "after_header": "resource group %s (Create)" % self.rg,
                                        "after": {"name": self.rg, "location": self.params["location"]}}]

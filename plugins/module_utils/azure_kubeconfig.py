@@ -74,8 +74,8 @@ class KubeconfigFetcher:
 
     @azure_op("get managed cluster", missing_ok=True)
     def get_cluster(self):
-        return self.clients.containerservice.managed_clusters.get(self.params["resource_group"],
-                                                                 self.params["cluster_name"])
+        clusters = self.clients.containerservice.managed_clusters
+        return clusters.get(self.params["resource_group"], self.params["cluster_name"])
 
     @azure_op("list cluster credentials")
     def credentials(self):

@@ -22,14 +22,16 @@ description:
   - In check mode only what-if runs; its changes are the task's diff (before/after per resource).
   - Values of C(secureString)/C(secureObject) parameters are never returned or logged.
 author:
-  - neo4j_azure.aks contributors
+  - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
   - neo4j_azure.aks.azure
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Runs ARM what-if only; nothing is created, changed or deleted.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The what-if changes, one before/after entry per resource that would change.
 options:
