@@ -9,7 +9,7 @@ Besides the shared instance of `testenv.py up`, tests that must stop the server 
 private one so they never disturb other tests:
 
     sys.path.insert(0, "tests/testenv"); from components.neo4j_server import Neo4jInstance
-    inst = Neo4jInstance.create(tmp_path / "neo4j", extra_conf={...}); inst.start(); ...; inst.stop()
+    with private_instance(tmp_path / "neo4j", extra_conf={...}) as inst: ...   # inst.stop(), inst.start(), inst.env()
 
 Command line (what the NEO4J_CTL wrapper calls; NEO4J_ADMIN runs neo4j-admin directly):
 
@@ -19,6 +19,7 @@ Command line (what the NEO4J_CTL wrapper calls; NEO4J_ADMIN runs neo4j-admin dir
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -283,6 +284,17 @@ class Neo4jInstance:
             "NEO4J_CONF": str(self.conf_dir),
             "NEO4J_VERSION": NEO4J_VERSION,
         }
+
+
+@contextlib.contextmanager
+def private_instance(home: Path, extra_conf: dict | None = None):
+    """A started instance of its own (fresh ports, data and password) for tests that stop it or change it."""
+    inst = Neo4jInstance.create(home, extra_conf=extra_conf)
+    try:
+        inst.start()
+        yield inst
+    finally:
+        inst.stop()
 
 
 class Neo4jServer(Component):
