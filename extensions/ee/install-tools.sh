@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs helm 3, the helm-diff plugin, kubectl and the bicep CLI into an execution environment image.
+# Versions come from the environment (see execution-environment.yml); helm and kubectl are verified
+# against the checksum files their projects publish next to them.
+set -euo pipefail
+arch=amd64
+tmp=$(mktemp -d)
+cd "$tmp"
+
+fetch() { curl -fsSL --retry 3 -o "$2" "$1"; }
+
+fetch "https://get.helm.sh/helm-${HELM_VERSION}-linux-${arch}.tar.gz" helm.tgz
+fetch "https://get.helm.sh/helm-${HELM_VERSION}-linux-${arch}.tar.gz.sha256sum" helm.sha
+echo "$(cut -d' ' -f1 helm.sha)  helm.tgz" | sha256sum -c -
+tar -xzf helm.tgz && install -m 0755 "linux-${arch}/helm" /usr/local/bin/helm
+
+mkdir -p /usr/local/share/helm/plugins
+HELM_PLUGINS=/usr/local/share/helm/plugins helm plugin install https://github.com/databus23/helm-diff \
+  --version "${HELM_DIFF_VERSION}"
+
+fetch "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${arch}/kubectl" kubectl
+fetch "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${arch}/kubectl.sha256" kubectl.sha
+echo "$(cat kubectl.sha)  kubectl" | sha256sum -c -
+install -m 0755 kubectl /usr/local/bin/kubectl
+
+fetch "https://github.com/Azure/bicep/releases/download/${BICEP_VERSION}/bicep-linux-x64" bicep
+install -m 0755 bicep /usr/local/bin/bicep
+bicep --version
+
+cd / && rm -rf "$tmp"
