@@ -119,3 +119,21 @@ def test_request_log_and_counters(env, clients, rg):
     assert entry["operation"] == "ResourceGroups_Get" and entry["status"] == 200
     assert entry["api_version"] and "body" not in entry
     assert arm.counters()["ResourceGroups_Get"] >= 1
+
+
+def test_reference_to_a_resource_created_by_the_same_deployment(clients, rg):
+    """ARM evaluates reference() when the referenced resource exists (dependsOn), not at preflight."""
+    identity = {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2024-11-30",
+                "name": "id-app", "location": "westeurope"}
+    ref = "[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id-app'), '2024-11-30')"
+    tagged = dict(VNET, tags={"principal": ref + ".principalId]"},
+                  dependsOn=["[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id-app')]"])
+    template = tmpl([identity, tagged], outputs={"clientId": {"type": "string", "value": ref + ".clientId]"}})
+    changes = what_if(clients, rg, body(template))
+    vnet = next(c for c in changes if c.resource_id.endswith("/vnet1"))
+    assert vnet.change_type == "Create" and vnet.after["tags"]["principal"].startswith("[reference(")
+    result = clients.deployments.deployments.begin_create_or_update(rg, "ref", body(template),
+                                                                    polling_interval=1).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    assert len(result.properties.outputs["clientId"]["value"]) == 36
+    assert {c.change_type for c in what_if(clients, rg, body(template))} == {"NoChange"}

@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from template_engine import (  # noqa: E402  pylint: disable=wrong-import-position
-    Evaluator, Scope, TemplateError, Unresolvable, bind_parameters, check_template_shape, evaluate_outputs,
-    expand_resources, order_by_dependencies, template_hash)
+    Evaluator, Scope, TemplateError, bind_parameters, check_template_shape, evaluate_outputs, expand_resources,
+    order_by_dependencies, reevaluate, template_hash)
 
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 DEPLOYMENT_TYPE = "microsoft.resources/deployments"
@@ -296,7 +296,10 @@ class Double:
 
     def apply(self, rg_name, deployment_name, props, location, fail_with=None) -> dict:
         """Deploy for real: store resources, return {outputs, outputResources}. Raises ArmError on failure."""
-        echo, planned, ev = self.plan(rg_name, deployment_name, props, location, what_if=False)
+        # Plan like ARM's preflight (runtime references unresolved), then evaluate each body when its turn
+        # comes, so reference() sees resources this deployment created before it.
+        echo, planned, ev = self.plan(rg_name, deployment_name, props, location, what_if=True)
+        ev.what_if = False
         if fail_with is not None:
             target = planned[0].id if planned else None
             raise ArmError(200, "DeploymentFailed",
@@ -309,6 +312,11 @@ class Double:
         output_resources, touched = [], set()
         for res in planned:
             kind = res.body["type"].lower()
+            try:
+                res.body = reevaluate(ev, res)
+            except TemplateError as err:
+                raise ArmError(200, "DeploymentFailed", "At least one resource deployment operation failed.",
+                               details=[{"code": err.code, "target": res.id, "message": err.message}]) from err
             if kind == DEPLOYMENT_TYPE:
                 nested = self._nested_props(res)
                 target_rg = self._nested_rg(res, rg_name)
@@ -379,7 +387,24 @@ class Double:
 def readonly_properties(body: dict, rg_name: str | None) -> dict:
     """Read-only properties ARM adds to what was PUT (provisioningState; cluster fields for AKS)."""
     ro = {"provisioningState": "Succeeded"}
-    if body["type"].lower() == CLUSTER_TYPE:
+    kind = body["type"].lower()
+
+    def stable_id(field):
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{body['id'].lower()}#{field}"))
+    if kind == "microsoft.managedidentity/userassignedidentities":
+        ro.update(principalId=stable_id("principalId"), clientId=stable_id("clientId"),
+                  tenantId=stable_id("tenantId"))
+    elif kind == "microsoft.keyvault/vaults":
+        ro["vaultUri"] = f"https://{body['name']}.vault.azure.net/"
+    elif kind == "microsoft.storage/storageaccounts":
+        ro["primaryEndpoints"] = {svc: f"https://{body['name']}.{svc}.core.windows.net/"
+                                  for svc in ("blob", "dfs", "file", "queue", "table", "web")}
+    if kind == CLUSTER_TYPE:
+        addons = (body.get("properties") or {}).get("addonProfiles") or {}
+        ro["addonProfiles"] = {
+            name: {"identity": {"clientId": stable_id(name + "/clientId"), "objectId": stable_id(name + "/objectId"),
+                                "resourceId": f"{body['id']}/addons/{name}"}}
+            for name, addon in addons.items() if isinstance(addon, dict) and addon.get("enabled")}
         props = body.get("properties") or {}
         prefix = props.get("dnsPrefix") or body["name"]
         location = body.get("location", "westeurope")
@@ -743,7 +768,7 @@ def dep_put(h, query, body, sub, name, rg=None):
                                                          "subscription scope.")
     # Template and parameter errors are reported now (400), like ARM's preflight, before anything is accepted.
     with d.lock:
-        d.plan(rg, name, props, location, what_if=False)
+        d.plan(rg, name, props, location, what_if=True)
         rid = d.deployment_id(rg, name).lower()
         running = d.deployments.get(rid)
         if running and running["properties"]["provisioningState"] in ("Accepted", "Running"):
@@ -771,7 +796,7 @@ def dep_put(h, query, body, sub, name, rg=None):
                                                      correlation_id=correlation, started=started)
             return d.deployments[rid]
 
-        echo = d.plan(rg, name, props, location, what_if=False)[0]
+        echo = d.plan(rg, name, props, location, what_if=True)[0]
         record = d.deployment_record(rg, name, props, None, "Accepted", nested_echo=echo, location=location,
                                      correlation_id=correlation)
         existed = rid in d.deployments
@@ -800,7 +825,7 @@ def dep_validate(h, query, body, sub, name, rg=None):
     props = _props(body)
     with d.lock:
         try:
-            echo, planned, _ = d.plan(rg, name, props, body.get("location"), what_if=False)
+            echo, planned, _ = d.plan(rg, name, props, body.get("location"), what_if=True)
         except ArmError as err:
             if err.status == 400:
                 raise ArmError(400, "InvalidTemplateDeployment", "The template deployment 'validate' is not "

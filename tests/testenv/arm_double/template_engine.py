@@ -452,7 +452,8 @@ class Evaluator:
         if isinstance(value, list):
             return [self.evaluate_keeping_unknowns(v) for v in value]
         if isinstance(value, dict):
-            return {k: self.evaluate_keeping_unknowns(v) for k, v in value.items()}
+            return {self.evaluate_keeping_unknowns(k) if is_expression(k) else k: self.evaluate_keeping_unknowns(v)
+                    for k, v in value.items()}
         return value
 
     def variable(self, name: str):
@@ -813,6 +814,35 @@ def resource_identity(ev: Evaluator, res: dict, parent: dict | None = None) -> t
     return rtype, name, rid
 
 
+def evaluate_body(ev: Evaluator, res: dict, rtype: str, name: str, rid: str, keep_unknowns: bool) -> dict:
+    """The body ARM would hold for a resource declaration (meta keys dropped, nested templates left raw)."""
+    evaluate = ev.evaluate_keeping_unknowns if keep_unknowns else ev.evaluate
+    body = {}
+    nested = rtype.lower() == "microsoft.resources/deployments"
+    for key, value in res.items():
+        if key in _RESOURCE_META_KEYS:
+            continue
+        if nested and key == "properties" and isinstance(value, dict):
+            # A nested template is evaluated in its own (inner) scope, not here.
+            body[key] = {k: (v if k == "template" else evaluate(v)) for k, v in value.items()}
+            continue
+        body[key] = evaluate(value)
+    body["type"], body["name"], body["id"] = rtype, name, rid
+    return body
+
+
+def reevaluate(ev: Evaluator, planned: "PlannedResource") -> dict:
+    """A planned resource's body evaluated now (at deployment, once what it references exists)."""
+    saved = dict(ev.copy_index)
+    ev.copy_index.clear()
+    ev.copy_index.update(planned.copy_index)
+    try:
+        return evaluate_body(ev, planned.raw, planned.body["type"], planned.body["name"], planned.id, False)
+    finally:
+        ev.copy_index.clear()
+        ev.copy_index.update(saved)
+
+
 def expand_resources(ev: Evaluator, template: dict, keep_unknowns: bool) -> list:
     """The template's resources as PlannedResources (conditions applied, copy loops expanded)."""
     out = []
@@ -839,20 +869,11 @@ def expand_resources(ev: Evaluator, template: dict, keep_unknowns: bool) -> list
                 rtype, name, rid = resource_identity(ev, res, parent)
                 if sym:
                     ev.symbols[sym] = rid
-                evaluate = ev.evaluate_keeping_unknowns if keep_unknowns else ev.evaluate
-                body = {}
-                nested = rtype.lower() == "microsoft.resources/deployments"
-                for key, value in res.items():
-                    if key in _RESOURCE_META_KEYS:
-                        continue
-                    if nested and key == "properties" and isinstance(value, dict):
-                        # A nested template is evaluated in its own (inner) scope, not here.
-                        body[key] = {k: (v if k == "template" else evaluate(v)) for k, v in value.items()}
-                        continue
-                    body[key] = evaluate(value)
-                body["type"], body["name"], body["id"] = rtype, name, rid
+                body = evaluate_body(ev, res, rtype, name, rid, keep_unknowns)
                 depends = [ev.evaluate(d) for d in res.get("dependsOn", [])]
-                out.append(PlannedResource(rid, body, sym, depends, res))
+                planned = PlannedResource(rid, body, sym, depends, res)
+                planned.copy_index = dict(ev.copy_index)
+                out.append(planned)
                 for child in res.get("resources", []) or []:
                     add(None, child, {"type": rtype, "name": name})
             finally:
