@@ -89,10 +89,11 @@ def ansible_env(env: dict | None = None, extra: dict | None = None) -> dict:
 
 def run_playbook(playbook, env: dict | None = None, inventory: str | None = None, extra_vars: dict | None = None,
                  check: bool = False, diff: bool = False, verbosity: int = 0, tags: str | None = None,
-                 json_output: bool = True, timeout: int = 1200) -> PlaybookResult:
+                 json_output: bool = True, timeout: int = 1200, extra_env: dict | None = None) -> PlaybookResult:
     """Run a playbook (a path, or a list of plays written to a temp file) and return its parsed result.
 
     json_output=False keeps the default callback, for tests that read the human output (-vvv greps).
+    extra_env overrides the harness's own settings (e.g. ANSIBLE_COLLECTIONS_PATH of an installed copy).
     """
     with tempfile.TemporaryDirectory() as tmp:
         if not isinstance(playbook, (str, Path)):
@@ -115,6 +116,7 @@ def run_playbook(playbook, env: dict | None = None, inventory: str | None = None
             cmd.append("-" + "v" * verbosity)
         extra = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"} \
             if json_output else {}
+        extra.update(extra_env or {})
         proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(env, extra), cwd=REPO,
                               timeout=timeout, check=False)
     data = None
