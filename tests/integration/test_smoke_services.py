@@ -12,7 +12,7 @@ def test_neo4j_authenticates_and_answers(testenv_for):
     env = testenv_for("neo4j")
     auth = (env["NEO4J_USERNAME"], env["NEO4J_PASSWORD"])
     with neo4j.GraphDatabase.driver(env["NEO4J_URI"], auth=auth) as driver:
-        records, _, _ = driver.execute_query("RETURN 1 AS one")
+        records = driver.execute_query("RETURN 1 AS one").records
         assert records[0]["one"] == 1
         info = driver.get_server_info()
         assert info.agent.startswith("Neo4j/5.26")
