@@ -141,13 +141,16 @@ spec:
     metadata: {labels: {app: neo4j}}
     spec:
       containers: [{name: neo4j, image: "neo4j:5.26-community"}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 """
 
 
 def test_community_on_demand_job_stops_and_restarts_neo4j(env, namespace):
     kubectl(env, "apply", "-f", "-", input_text=STATEFULSET % {"ns": namespace})
     play = role_play(env, namespace, tasks_from="run", backup_neo4j_edition="community",
-                     backup_databases=["neo4j"])
+                     backup_databases=["neo4j"], backup_job_wait_timeout=180)
     result = run_playbook(play, env=env)
     assert result.rc == 0, result
     assert result.task("Stop Neo4j for the offline dump")["changed"]
