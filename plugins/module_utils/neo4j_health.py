@@ -199,7 +199,7 @@ class HealthCheck:
         samples = []
         try:
             with client.session(database=database) as session:
-                for _ in range(max(self.params["latency_samples"], 1)):
+                for _sample in range(max(self.params["latency_samples"], 1)):
                     start = time.perf_counter()
                     session.run("RETURN 1").consume()
                     samples.append((time.perf_counter() - start) * 1000.0)

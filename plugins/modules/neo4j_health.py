@@ -27,14 +27,16 @@ description:
   - Read-only. The write probe creates one unlabelled node in a transaction that is always rolled back, so no data
     or token is left behind. The task never reports a change.
 author:
-  - neo4j_azure.aks contributors
+  - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
   - neo4j_azure.aks.neo4j
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The checks are read-only and run the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   required_databases:
