@@ -236,6 +236,69 @@ def deployment_result(deployment, secrets=None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Deleting what a deployment created
+# ---------------------------------------------------------------------------------------------------------------
+
+# Resource groups hold everything: only delete_resource_group deletes one, never delete_resources.
+RESOURCE_GROUP_TYPE = "microsoft.resources/resourcegroups"
+
+
+def resource_type(resource_id):
+    """(namespace, type path) of a resource id: the part after its last /providers/ segment, so an extension
+    resource (a role assignment on a subnet) is of its own type. ("Microsoft.Network", "virtualNetworks/subnets")."""
+    lowered = resource_id.lower()
+    if "/providers/" not in lowered:
+        parts = resource_id.strip("/").split("/")
+        if len(parts) == 4 and parts[2].lower() == "resourcegroups":
+            return "Microsoft.Resources", "resourceGroups"
+        raise AzureOpError("cannot tell the resource type of %s" % resource_id, code="InvalidResourceId")
+    tail = resource_id[lowered.rindex("/providers/") + len("/providers/"):].strip("/").split("/")
+    if len(tail) < 3:
+        raise AzureOpError("cannot tell the resource type of %s" % resource_id, code="InvalidResourceId")
+    return tail[0], "/".join(tail[1::2])
+
+
+def full_type(resource_id):
+    namespace, type_path = resource_type(resource_id)
+    return "%s/%s" % (namespace, type_path)
+
+
+def _is_under(resource_id, parent_id):
+    return resource_id.lower().startswith(parent_id.lower().rstrip("/") + "/")
+
+
+def plan_deletion(resource_ids, keep_types):
+    """(to_delete, kept) from a deployment's output resource ids.
+
+    Kept: resources of a type in keep_types, everything below them (a kept storage account keeps its blob
+    containers and the role assignments scoped to it) and resource groups. to_delete is in deletion order:
+    deepest id first (children and extension resources before their parents), then by id for a stable order."""
+    keep = {t.lower().strip("/") for t in keep_types or []}
+    unique = list(dict.fromkeys(r for r in resource_ids if r))
+    anchors = [r for r in unique if full_type(r).lower() in keep]
+    kept, to_delete = [], []
+    for rid in unique:
+        if full_type(rid).lower() == RESOURCE_GROUP_TYPE or rid in anchors or any(_is_under(rid, a) for a in anchors):
+            kept.append(rid)
+        else:
+            to_delete.append(rid)
+    to_delete.sort(key=lambda r: (-len(r.strip("/").split("/")), r.lower()))
+    return to_delete, kept
+
+
+def pick_api_version(versions):
+    """The newest stable api-version, else the newest preview (ISO dates sort as strings)."""
+    versions = [v for v in versions or [] if v]
+    stable = [v for v in versions if "preview" not in v.lower()]
+    return max(stable or versions) if versions else None
+
+
+def is_dependency_conflict(err):
+    """A delete refused because something still uses the resource (409, or the Network RP's 400 InUse*)."""
+    return err.status_code == 409 or "inuse" in (err.code or "").lower()
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -250,6 +313,7 @@ class DeploymentRunner:
         self.name = params["name"]
         self.timeout = params.get("wait_timeout") or 3600
         self.secrets = []
+        self._api_versions = {}  # provider namespace (lower) -> {type path (lower): [api versions]}
 
     # -- SDK calls (each mapped to AzureOpError in one place by azure_op) ------------------------------------
     @property
@@ -329,6 +393,34 @@ class DeploymentRunner:
         else:
             poller = self._ops.begin_delete_at_subscription_scope(self.name, **self._lro_kwargs())
         self._wait(poller, "deleting deployment %s" % self.name)
+
+    @azure_op("read resource provider", missing_ok=True)
+    def get_provider(self, namespace):
+        return self.clients.resources.providers.get(namespace)
+
+    def api_version(self, resource_id):
+        """The api-version for a resource id, from its provider's registered versions (one GET per namespace)."""
+        namespace, type_path = resource_type(resource_id)
+        if namespace.lower() not in self._api_versions:
+            provider = self.get_provider(namespace)
+            self._api_versions[namespace.lower()] = {
+                (rt.resource_type or "").lower(): list(rt.api_versions or [])
+                for rt in (getattr(provider, "resource_types", None) or [])}
+        version = pick_api_version(self._api_versions[namespace.lower()].get(type_path.lower()))
+        if version is None:
+            raise AzureOpError("cannot delete %s: the resource provider %s lists no api-version for type %s"
+                               % (resource_id, namespace, type_path), code="NoRegisteredProviderFound")
+        return version
+
+    @azure_op("read resource", missing_ok=True)
+    def get_resource(self, resource_id):
+        return self.clients.resources.resources.get_by_id(resource_id, api_version=self.api_version(resource_id))
+
+    @azure_op("delete resource")
+    def delete_resource(self, resource_id):
+        poller = self.clients.resources.resources.begin_delete_by_id(
+            resource_id, api_version=self.api_version(resource_id), **self._lro_kwargs())
+        self._wait(poller, "deleting %s" % resource_id)
 
     # -- state ----------------------------------------------------------------------------------------------
     def _body(self, template, arm_parameters, what_if=False):
@@ -411,13 +503,55 @@ class DeploymentRunner:
                             correlation_id=info["correlation_id"], provisioning_state=info["provisioning_state"],
                             deployment_id=info["deployment_id"])
 
+    def delete_output_resources(self, deployment):
+        """Delete the resources the deployment created, except the kept ones. Returns (deleted, kept); in check
+        mode, deleted is what would be deleted (the resources that still exist)."""
+        refs = getattr(deployment.properties, "output_resources", None) or []
+        planned, kept = plan_deletion([getattr(r, "id", None) for r in refs], self.params.get("keep_resource_types"))
+        present = [rid for rid in planned if self.get_resource(rid) is not None]
+        if self.check_mode:
+            return present, kept
+        return self._delete_in_rounds(present), kept
+
+    def _delete_in_rounds(self, pending):
+        """Delete in order. A delete refused because something still uses the resource is retried after the
+        others, as long as each round deletes something."""
+        deleted = []
+        while pending:
+            refused = []
+            for rid in pending:
+                try:
+                    self.delete_resource(rid)
+                except AzureOpError as err:
+                    if not is_dependency_conflict(err):
+                        err.extra["deleted_resources"] = deleted
+                        raise
+                    refused.append((rid, err))
+                    continue
+                deleted.append(rid)
+            if len(refused) == len(pending):
+                lines = ["%s: %s" % (rid, err.message) for rid, err in refused]
+                raise AzureOpError("%d resource(s) of deployment %s are still in use and were not deleted:\n%s"
+                                   % (len(refused), self.name, "\n".join(lines)), code=refused[0][1].code,
+                                   status_code=refused[0][1].status_code, error=refused[0][1].error,
+                                   deleted_resources=deleted)
+            pending = [rid for rid, _ in refused]
+        return deleted
+
     def ensure_absent(self):
         result = {"changed": False}
         existing = self.get_deployment()
+        if self.params.get("delete_resources"):
+            deleted, kept = self.delete_output_resources(existing) if existing is not None else ([], [])
+            result.update(deleted_resources=deleted, kept_resources=kept)
+            result["diff"] = [{"before_header": "%s (Delete)" % rid, "before": {"id": rid},
+                               "after_header": "%s (Delete)" % rid, "after": {}} for rid in deleted]
+            result["changed"] = bool(deleted)
         if existing is not None:
             result["changed"] = True
-            result["diff"] = [{"before_header": "deployment %s" % self.name, "before": {"name": self.name},
-                               "after_header": "deployment %s (Delete)" % self.name, "after": {}}]
+            result.setdefault("diff", []).append(
+                {"before_header": "deployment %s" % self.name, "before": {"name": self.name},
+                 "after_header": "deployment %s (Delete)" % self.name, "after": {}})
             if not self.check_mode:
                 self.delete_deployment()
         if self.rg and self.params.get("delete_resource_group"):

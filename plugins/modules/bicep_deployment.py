@@ -29,7 +29,8 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Runs ARM what-if only; nothing is created, changed or deleted.
+    details: Runs ARM what-if only (with O(state=absent), lists what would be deleted); nothing is created, changed
+      or deleted.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -83,11 +84,32 @@ options:
   state:
     description:
       - V(present) deploys the template.
-      - V(absent) deletes the deployment object only (never the resources it created), and the resource group
-        too when O(delete_resource_group=true).
+      - V(absent) deletes the deployment object; the resources it created only with O(delete_resources=true),
+        and the resource group too when O(delete_resource_group=true).
     type: str
     default: present
     choices: [present, absent]
+  delete_resources:
+    description:
+      - With O(state=absent), first delete the resources the deployment created (its C(outputResources), read
+        from ARM before deleting), except those of a type in O(keep_resource_types).
+      - Children and extension resources (for example role assignments) are deleted before their parents
+        (deepest resource id first); a delete refused because something still uses the resource (HTTP 409, or
+        C(InUse...) errors) is retried after the others, as long as each round deletes something.
+      - The api-version of each delete comes from the resource provider's registered versions (newest stable).
+      - Resource groups are never deleted this way (see O(delete_resource_group)).
+      - In check mode, returns what would be deleted and kept, and deletes nothing.
+    type: bool
+    default: false
+  keep_resource_types:
+    description:
+      - With O(delete_resources=true), resource types to keep, as C(Namespace/type) (case-insensitive), for example
+        C(Microsoft.Storage/storageAccounts) or C(Microsoft.KeyVault/vaults).
+      - Everything below a kept resource (its child resources and the extension resources scoped to it, for
+        example a storage account's blob containers) is kept too.
+    type: list
+    elements: str
+    default: []
   delete_resource_group:
     description: With O(state=absent), also delete O(resource_group) and B(everything in it).
     type: bool
@@ -140,6 +162,17 @@ EXAMPLES = r"""
     name: neo4j-infra
     resource_group: rg-neo4j-prod
     state: absent
+
+- name: Remove the resources the deployment created, keeping storage and Key Vault
+  neo4j_azure.aks.bicep_deployment:
+    name: neo4j-infra
+    resource_group: rg-neo4j-dev
+    state: absent
+    delete_resources: true
+    keep_resource_types:
+      - Microsoft.Storage/storageAccounts
+      - Microsoft.KeyVault/vaults
+  register: destroyed
 """
 
 RETURN = r"""
@@ -197,6 +230,21 @@ resource_group_deleted:
   description: Whether the resource group was (or in check mode would be) deleted.
   returned: when it was
   type: bool
+deleted_resources:
+  description:
+    - Ids of the resources deleted, in the order they were deleted (in check mode, that would be deleted).
+    - On failure, the ones deleted before it.
+  returned: with O(delete_resources=true)
+  type: list
+  elements: str
+  sample: ["/subscriptions/.../virtualNetworks/vnet1/subnets/aks", "/subscriptions/.../virtualNetworks/vnet1"]
+kept_resources:
+  description: Ids of the deployment's resources left in place (O(keep_resource_types), what is below them,
+    resource groups).
+  returned: with O(delete_resources=true)
+  type: list
+  elements: str
+  sample: ["/subscriptions/.../providers/Microsoft.Storage/storageAccounts/st1"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -221,6 +269,8 @@ def argument_spec():
         parameters_file=dict(type="path"),
         mode=dict(type="str", default="incremental", choices=["incremental", "complete"]),
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        delete_resources=dict(type="bool", default=False),
+        keep_resource_types=dict(type="list", elements="str", default=[]),
         delete_resource_group=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=3600),
         bicep_path=dict(type="path"),
