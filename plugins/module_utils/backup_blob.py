@@ -40,16 +40,23 @@ try:
     from azure.core import MatchConditions
     from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
     from azure.storage.blob import ContainerClient
-except ImportError:  # pragma: no cover - reported by the module
+except ImportError:  # pragma: no cover - reported by BackupStore.from_params
     BLOB_IMPORT_ERROR = traceback.format_exc()
-    AzureError = ResourceModifiedError = ResourceNotFoundError = Exception
+
+    class AzureError(Exception):
+        """Stand-in so the except clauses below stay valid without the SDK."""
+
+    class ResourceModifiedError(AzureError):
+        """Stand-in (SDK missing)."""
+
+    class ResourceNotFoundError(AzureError):
+        """Stand-in (SDK missing)."""
 
 
-def argument_spec():
-    """The backup_retention module's options (auth + container + policy)."""
+def storage_argument_spec():
+    """Auth + where the backups are: the options of backup_info (and of backup_retention)."""
     spec = azure_auth_argument_spec()
     spec.update(
-        state=dict(type="str", default="pruned", choices=["pruned", "list"]),
         connection_string=dict(type="str", no_log=True,
                                fallback=(env_fallback, ["AZURE_STORAGE_CONNECTION_STRING"])),
         account_url=dict(type="str"),
@@ -57,12 +64,26 @@ def argument_spec():
         prefix=dict(type="str", default=DEFAULT_PREFIX),
         environment=dict(type="str"),
         databases=dict(type="list", elements="str"),
+    )
+    return spec
+
+
+def retention_argument_spec():
+    """The backup_retention module's options."""
+    spec = storage_argument_spec()
+    spec.update(
         keep_last=dict(type="int", default=7),
         keep_daily=dict(type="int", default=7),
         keep_weekly=dict(type="int", default=4),
         incomplete_grace_hours=dict(type="int", default=24),
-        before=dict(type="str"),
     )
+    return spec
+
+
+def info_argument_spec():
+    """The backup_info module's options."""
+    spec = storage_argument_spec()
+    spec.update(before=dict(type="str"))
     return spec
 
 
@@ -131,28 +152,35 @@ def _policy(params):
                   timedelta(hours=params["incomplete_grace_hours"]))
 
 
-def run(store, params, check_mode, now):
-    """What the module does: list (state=list) or prune (state=pruned). Returns (result, warnings)."""
+def list_backups(store, params):
+    """backup_info: the backups (at or before `before`) and the latest complete one per database."""
+    found, ignored = store.list(params.get("environment"), params.get("databases"))
+    backups = [backup for backup, _etag in found or []]
+    before = None
+    if params.get("before"):
+        try:
+            before = parse_timestamp(params["before"])
+        except ValueError as err:
+            raise AzureOpError(str(err), code="InvalidOption", option="before")
+        backups = [b for b in backups if b.created <= before]
+    latest = latest_complete(backups, before)
+    return dict(
+        changed=False,
+        container_exists=found is not None,
+        ignored=ignored,
+        backups=[backup_info(b) for b in sorted(backups, key=lambda b: (b.created, b.name))],
+        latest={"%s/%s" % key: backup_info(b) for key, b in sorted(latest.items())},
+    )
+
+
+def prune(store, params, check_mode, now):
+    """backup_retention: delete what the policy does not keep. Returns (result, warnings)."""
     found, ignored = store.list(params.get("environment"), params.get("databases"))
     result = dict(changed=False, container_exists=found is not None, ignored=ignored)
     found = found or []
-    backups = [b for b, _ in found]
-
-    if params["state"] == "list":
-        before = None
-        if params.get("before"):
-            try:
-                before = parse_timestamp(params["before"])
-            except ValueError as err:
-                raise AzureOpError(str(err), code="InvalidOption", option="before")
-            backups = [b for b in backups if b.created <= before]
-        latest = latest_complete(backups, before)
-        result["backups"] = [backup_info(b) for b in sorted(backups, key=lambda b: (b.created, b.name))]
-        result["latest"] = {"%s/%s" % key: backup_info(b) for key, b in sorted(latest.items())}
-        return result, []
-
+    backups = [backup for backup, _etag in found]
     decision = decide(backups, _policy(params), now)
-    etags = {b.name: etag for b, etag in found}
+    etags = {backup.name: etag for backup, etag in found}
     deleted, warnings = [], []
     for backup in decision.deleted:
         if check_mode:

@@ -24,28 +24,22 @@ description:
     Sunday, UTC) for the O(keep_weekly) weeks ending this week, and always the newest complete backup, so no
     database is ever left without one. Incomplete backups are never counted as kept; they are deleted once
     older than O(incomplete_grace_hours) (from the later of the name's timestamp and the blob's last write)."
-  - With O(state=list), deletes nothing and returns the backups and the latest complete one per database
-    (optionally the latest taken at or before O(before)), for the restore role.
+  - M(neo4j_azure.aks.backup_info) lists the backups without deleting anything.
   - Each blob is deleted only if it has not changed since it was listed (ETag condition).
 author:
-  - neo4j_azure.aks contributors
+  - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
   - neo4j_azure.aks.azure
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Lists what would be deleted in RV(deleted) and deletes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The backup names before and after pruning.
 options:
-  state:
-    description:
-      - V(pruned) deletes the backups that the retention policy does not keep.
-      - V(list) only lists the backups (nothing is deleted; the policy options are ignored).
-    type: str
-    default: pruned
-    choices: [pruned, list]
   connection_string:
     description:
       - Storage account connection string. Never logged. Meant for tests (Azurite) and accounts without Entra
@@ -57,7 +51,7 @@ options:
     description:
       - Blob endpoint of the storage account, for example C(https://mystorage.blob.core.windows.net).
       - Authenticates with Entra ID through the Azure auth options (the identity needs the
-        C(Storage Blob Data Contributor) role, or C(Storage Blob Data Reader) for O(state=list)).
+        C(Storage Blob Data Contributor) role on the account or container).
     type: str
   container:
     description: Blob container holding the backups.
@@ -92,11 +86,6 @@ options:
       - Set it above the longest backup run, so an upload in progress is never removed.
     type: int
     default: 24
-  before:
-    description:
-      - With O(state=list), only backups taken at or before this UTC time (ISO 8601 such as
-        C(2025-01-31T23:00:00Z), or C(20250131T230000Z)).
-    type: str
 notes:
   - Without O(account_url) and O(connection_string) (nor E(AZURE_STORAGE_CONNECTION_STRING)) the module fails.
 requirements:
@@ -113,16 +102,6 @@ EXAMPLES = r"""
     keep_daily: 14
     keep_weekly: 8
 
-- name: Latest complete backup of database neo4j taken before an incident
-  neo4j_azure.aks.backup_retention:
-    state: list
-    account_url: https://neo4jprodbackups.blob.core.windows.net
-    container: neo4j-backups
-    environment: prod
-    databases: [neo4j]
-    before: "2025-03-01T08:00:00Z"
-  register: found
-
 - name: What would go (connection string from AZURE_STORAGE_CONNECTION_STRING)
   neo4j_azure.aks.backup_retention:
     container: neo4j-backups
@@ -133,17 +112,17 @@ EXAMPLES = r"""
 RETURN = r"""
 kept:
   description: Names of the complete backups the policy keeps.
-  returned: state=pruned
+  returned: always
   type: list
   elements: str
 deleted:
   description: Names of the backups deleted (in check mode, that would be deleted).
-  returned: state=pruned
+  returned: always
   type: list
   elements: str
 pending:
   description: Names of incomplete backups younger than O(incomplete_grace_hours), left alone and not counted as kept.
-  returned: state=pruned
+  returned: always
   type: list
   elements: str
 ignored:
@@ -156,7 +135,7 @@ container_exists:
   returned: always
   type: bool
 backups:
-  description: Every backup found (oldest first); with O(state=pruned), each with the reasons of the decision.
+  description: Every backup found (oldest first), each with the reasons of the decision.
   returned: always
   type: list
   elements: dict
@@ -183,24 +162,9 @@ backups:
       description: Blob size in bytes.
       type: int
     reasons:
-      description: Why the backup is kept or deleted (O(state=pruned) only).
+      description: Why the backup is kept or deleted.
       type: list
       elements: str
-latest:
-  description:
-    - Latest complete backup per C(<environment>/<database>) (taken at or before O(before) when set).
-    - Each value has the keys of RV(backups).
-  returned: state=list
-  type: dict
-  sample:
-    prod/neo4j:
-      name: neo4j-backups/prod/neo4j/neo4j-20250301T020000Z.dump
-      environment: prod
-      database: neo4j
-      created: "2025-03-01T02:00:00Z"
-      complete: true
-      kind: dump
-      size: 1048576
 """
 
 from datetime import datetime, timezone
@@ -210,16 +174,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureOpError
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_blob import (
     BackupStore,
-    argument_spec,
-    run,
+    prune,
+    retention_argument_spec,
 )
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=retention_argument_spec(), supports_check_mode=True)
     try:
-        result, warnings = run(BackupStore.from_params(module.params), module.params, module.check_mode,
-                               datetime.now(timezone.utc))
+        store = BackupStore.from_params(module.params)
+        result, warnings = prune(store, module.params, module.check_mode, datetime.now(timezone.utc))
     except AzureOpError as err:
         module.fail_json(msg=err.message, **err.details)
     for warning in warnings:

@@ -107,7 +107,8 @@ def test_keeps_and_deletes_exactly_the_right_blobs(env, container):
 
     # Past the grace period the incomplete blobs go, and only they: they were never counted as kept.
     time.sleep(1.1)
-    third = prune(env, container.container_name, **dict(options, incomplete_grace_hours=0))
+    no_grace = {**options, "incomplete_grace_hours": 0}
+    third = prune(env, container.container_name, **no_grace)
     assert third.rc == 0, third
     assert sorted(third.task("Prune")["deleted"]) == expected_pending
     assert sorted(third.task("Prune")["kept"]) == expected_kept
@@ -135,8 +136,8 @@ def test_list_picks_latest_complete_before_a_time(env, container):
     first = put(container, now - timedelta(days=3))
     second = put(container, now - timedelta(days=2))
     put(container, now - timedelta(days=1), complete=False)
-    task = {"name": "List", "neo4j_azure.aks.backup_retention": {
-        "state": "list", "container": container.container_name, "prefix": PREFIX, "environment": "dev",
+    task = {"name": "List", "neo4j_azure.aks.backup_info": {
+        "container": container.container_name, "prefix": PREFIX, "environment": "dev",
         "databases": ["neo4j"]}}
     result = run_playbook(localhost_play([task]), env=env)
     assert result.rc == 0, result
@@ -145,7 +146,7 @@ def test_list_picks_latest_complete_before_a_time(env, container):
     assert listed["latest"]["dev/neo4j"]["name"] == second
     assert len(listed["backups"]) == 3
 
-    task["neo4j_azure.aks.backup_retention"]["before"] = (now - timedelta(days=2, hours=1)).strftime(
+    task["neo4j_azure.aks.backup_info"]["before"] = (now - timedelta(days=2, hours=1)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     result = run_playbook(localhost_play([task]), env=env)
     assert result.task("List")["latest"]["dev/neo4j"]["name"] == first

@@ -60,8 +60,8 @@ def role_play(env, namespace, tasks_from="main", **overrides):
         "backup_retention_account_url": "",
         **overrides,
     }
-    task = {"name": "Backup role", "ansible.builtin.include_role": {"name": "neo4j_azure.aks.backup",
-                                                                      "tasks_from": tasks_from}}
+    include = {"name": "neo4j_azure.aks.backup", "tasks_from": tasks_from}
+    task = {"name": "Backup role", "ansible.builtin.include_role": include}
     return localhost_play([task], vars_=role_vars)
 
 
