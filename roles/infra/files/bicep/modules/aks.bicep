@@ -119,6 +119,7 @@ param logAnalyticsWorkspaceId string
 param tags object
 
 var networkContributorRoleId = '4d97b98b-1d4f-4787-a291-c67834d212e7'
+var contributorRoleId = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 
 resource vnet 'Microsoft.Network/virtualNetworks@2024-07-01' existing = {
   name: vnetName
@@ -144,6 +145,19 @@ resource subnetNetworkContributor 'Microsoft.Authorization/roleAssignments@2022-
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', networkContributorRoleId)
     principalId: controlPlaneIdentity.properties.principalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// The Azure Disk CSI driver runs with the control-plane identity. The neo4j role can have it create the data
+// disks in this resource group (neo4j_disk_resource_group) instead of the node resource group, which is
+// deleted with the cluster; AKS asks for Contributor on a resource group it creates disks in.
+resource diskResourceGroupContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(resourceGroup().id, controlPlaneIdentity.id, contributorRoleId)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', contributorRoleId)
+    principalId: controlPlaneIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+    description: 'AKS Azure Disk CSI driver manages the Neo4j data disks kept in this resource group'
   }
 }
 
