@@ -535,7 +535,7 @@ class DeploymentRunner:
                                    % (len(refused), self.name, "\n".join(lines)), code=refused[0][1].code,
                                    status_code=refused[0][1].status_code, error=refused[0][1].error,
                                    deleted_resources=deleted)
-            pending = [rid for rid, _ in refused]
+            pending = [pair[0] for pair in refused]
         return deleted
 
     def ensure_absent(self):

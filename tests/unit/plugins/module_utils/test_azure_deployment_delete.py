@@ -129,8 +129,9 @@ def not_found_is_none(monkeypatch):
     monkeypatch.setattr(azure, "AzureError", Exception)
 
 
-def runner(arm, check_mode=False, keep=KEEP):
-    params = {"name": "infra", "resource_group": "rg1", "delete_resources": True, "keep_resource_types": keep}
+def runner(arm, check_mode=False, keep=None):
+    params = {"name": "infra", "resource_group": "rg1", "delete_resources": True,
+              "keep_resource_types": KEEP if keep is None else keep}
     return dep.DeploymentRunner(arm, params, check_mode)
 
 
