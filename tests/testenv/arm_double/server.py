@@ -508,6 +508,9 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith(f"/{self.double.tenant_id}/") or path.endswith("openid-configuration"):
                 self._operation = "Entra_" + path.rsplit("/", 1)[-1]
                 return self._entra(path, raw)
+            if path == "/metadata/endpoints" and self.command == "GET":
+                self._operation = "Metadata_Endpoints"
+                return self._metadata(query)
             for method, regex, op_name, func in ROUTES:
                 match = regex.match(path)
                 if match and method == self.command:
@@ -612,6 +615,28 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                     "access_token": token})
         return self._send(404, {"error": "not_found", "error_description": f"{path} is not served."})
+
+    # -- cloud metadata ---------------------------------------------------------------------------------------
+    def _metadata(self, query):
+        """ARM's unauthenticated cloud discovery document (what `cloud_environment: <url>` clients read).
+
+        api-version 2019-05-01 and later answer a list of clouds; older versions one cloud object."""
+        base = self.base.rstrip("/")
+        cloud = {
+            "name": "ArmTestDouble",
+            "resourceManager": base + "/",
+            "portal": base + "/portal",
+            "gallery": base + "/gallery",
+            "graph": base + "/graph/",
+            "graphAudience": base + "/graph/",
+            "microsoftGraphResourceId": base + "/msgraph/",
+            "authentication": {"loginEndpoint": base, "audiences": [base + "/"], "tenant": "common",
+                               "identityProvider": "AAD"},
+            "suffixes": {"storage": "core.windows.net", "keyVaultDns": "vault.azure.net",
+                         "acrLoginServer": "azurecr.io", "sqlServerHostname": "database.windows.net"},
+        }
+        version = query.get("api-version") or "2015-01-01"
+        return self._send(200, [cloud] if version >= "2019-05-01" else cloud)
 
     # -- test control -----------------------------------------------------------------------------------------
     def _control(self, path, query, raw):
@@ -739,9 +764,12 @@ def _props(body) -> dict:
                                                      "deserialized: 'properties' is required.")
     props = body["properties"]
     mode = props.get("mode")
-    if mode not in ("Incremental", "Complete"):
+    # ARM parses the enum case-insensitively (azure.azcollection sends 'incremental') and echoes its own case.
+    canonical = {"incremental": "Incremental", "complete": "Complete"}.get(str(mode).lower())
+    if canonical is None:
         raise ArmError(400, "InvalidRequestContent", f"The deployment mode '{mode}' is not valid; use "
                                                      f"'Incremental' or 'Complete'.")
+    props["mode"] = canonical
     return props
 
 
@@ -1035,7 +1063,7 @@ def _generic(h, query, sub, rg, rest) -> str:
 
 def _not_found(rid: str, rg: str) -> ArmError:
     namespace, path = split_type(rid)
-    return ArmError(404, "ResourceNotFound", f"The Resource '{namespace}/{path.split('/')[0]}/"
+    return ArmError(404, "ResourceNotFound", f"The Resource '{namespace}/{path.split('/', 1)[0]}/"
                                              f"{rid.rsplit('/', 1)[-1]}' under resource group '{rg}' was not "
                                              f"found. For more details please go to "
                                              f"https://aka.ms/ARMResourceNotFoundFix")
