@@ -68,10 +68,9 @@ def run_step(step, env, timeout=600):
 def count_markers(inst, token):
     import neo4j
 
+    query = "MATCH (m:Marker {token: $token}) RETURN count(m) AS n"
     with neo4j.GraphDatabase.driver(inst.uri, auth=("neo4j", inst.password)) as driver:
-        records, _, _ = driver.execute_query("MATCH (m:Marker {token: $token}) RETURN count(m) AS n", token=token,
-                                             database_="neo4j")
-        return records[0]["n"]
+        return driver.execute_query(query, token=token, database_="neo4j").records[0]["n"]
 
 
 def test_dump_upload_download_load_round_trip(stack, az_cli, tmp_path):
@@ -123,7 +122,7 @@ def test_dump_upload_download_load_round_trip(stack, az_cli, tmp_path):
             restore_env = {**base_env, **target.java_env(), "NEO4J_ADMIN": admin,
                            "BACKUP_WORK_DIR": str(tmp_path / "restore-work"), "RESTORE_DATABASE": "neo4j"}
 
-            proc, _ = run_step("download", {**restore_env, "RESTORE_BLOB_NAME": incomplete})
+            proc, _seconds = run_step("download", {**restore_env, "RESTORE_BLOB_NAME": incomplete})
             assert proc.returncode != 0 and "not marked backup_complete=true" in proc.stderr
 
             proc, download_seconds = run_step("download", {**restore_env, "RESTORE_BLOB_NAME": blob.name})

@@ -84,7 +84,7 @@ def restore(env, namespace, container, **overrides):
 
 
 def test_prod_restore_needs_the_confirmation(env, setup):
-    namespace, container, _ = setup
+    namespace, container, _blobs = setup
     result = restore(env, namespace, container)
     assert result.rc != 0
     assert "restore_confirm=prod" in result.task("Require the confirmation")["msg"]
