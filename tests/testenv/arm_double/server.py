@@ -235,7 +235,7 @@ class Double:
         changes, seen = [], set()
 
         def walk(rg, name, p, loc):
-            _, planned, ev = self.plan(rg, name, p, loc, what_if=True)
+            planned, ev = self.plan(rg, name, p, loc, what_if=True)[1:]
             for res in planned:
                 if res.body["type"].lower() == DEPLOYMENT_TYPE:
                     nested = self._nested_props(res)
@@ -853,7 +853,7 @@ def dep_validate(h, query, body, sub, name, rg=None):
     props = _props(body)
     with d.lock:
         try:
-            echo, planned, _ = d.plan(rg, name, props, body.get("location"), what_if=True)
+            echo, planned = d.plan(rg, name, props, body.get("location"), what_if=True)[:2]
         except ArmError as err:
             if err.status == 400:
                 raise ArmError(400, "InvalidTemplateDeployment", "The template deployment 'validate' is not "
