@@ -66,8 +66,19 @@ class PlaybookResult:
     def changed_tasks(self, host: str = "localhost") -> list[str]:
         return [name for name, res in self.tasks(host) if res.get("changed")]
 
+    def failed_tasks(self) -> list[tuple[str, str, str]]:
+        """(host, task name, message) of every failed task, to say why a run failed."""
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                for host, res in task.get("hosts", {}).items():
+                    if res.get("failed") or res.get("unreachable"):
+                        out.append((host, task["task"]["name"], str(res.get("msg", ""))[:1500]))
+        return out
+
     def __repr__(self):
-        return f"PlaybookResult(rc={self.rc}, stats={self.stats}, stderr={self.stderr[-2000:]!r})"
+        return (f"PlaybookResult(rc={self.rc}, stats={self.stats}, failed={self.failed_tasks()}, "
+                f"stderr={self.stderr[-2000:]!r})")
 
 
 def ansible_env(env: dict | None = None, extra: dict | None = None) -> dict:
