@@ -57,7 +57,8 @@ def test_check_diff_after_one_inventory_change_shows_only_that_change(env, tmp_p
     checked = run_playbook(SITE, env=env, inventory=str(inventory), check=True, diff=True)
     assert checked.rc == 0, checked
     changed = checked.changed_tasks("neo4j-local")
-    assert changed == ["Install or upgrade the Helm release, rolling back a failed upgrade"], changed
+    assert changed == ["neo4j_azure.aks.neo4j : Install or upgrade the Helm release, rolling back a failed upgrade"], \
+        changed
     diff = json.dumps(checked.task(changed[0], "neo4j-local").get("diff", {}))
     assert "3Gi" in diff
     after = kubectl_json(env, "-n", "neo4j", "get", "statefulset", "neo4j")
