@@ -85,7 +85,7 @@ def test_admin_credentials_refused_when_local_accounts_disabled(env, cluster, tm
 
 
 def test_unknown_cluster_names_the_option(env, cluster, tmp_path):
-    rg, _ = cluster
+    rg = cluster[0]
     res = run_playbook(play(env, fetch(rg, "no-such-cluster", tmp_path / "x.yaml")), env=env)
     failed = res.task("fetch kubeconfig")
     assert failed["failed"] and failed["option"] == "cluster_name"

@@ -99,8 +99,9 @@ def test_what_if_change_types_and_delta(clients, rg):
 def test_deployment_shapes_and_secure_parameters(clients, rg):
     template = tmpl([], parameters={"pw": {"type": "securestring"}, "n": {"type": "int", "defaultValue": 2}},
                     outputs={"twice": {"type": "int", "value": "[mul(parameters('n'), 2)]"},
-                             "name": {"type": "string", "value": "[format('{0}-{1}', resourceGroup().name, "
-                                                                  "uniqueString(resourceGroup().id))]"}})
+                             "name": {"type": "string",
+                                      "value": "[format('{0}-{1}', resourceGroup().name, "
+                                               "uniqueString(resourceGroup().id))]"}})
     result = clients.deployments.deployments.begin_create_or_update(
         rg, "shape", body(template, {"pw": {"value": "hush-hush"}}), polling_interval=1).result()
     props = result.properties

@@ -292,7 +292,10 @@ def test_subscription_scope_creates_group_and_nested_deployment(env, arm):
                                  "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', parameters('name'))]"}},
                  }}},
         ],
-        "outputs": {"identityId": {"type": "string", "value": "[reference(extensionResourceId(format('/subscriptions/{0}/resourceGroups/{1}', subscription().subscriptionId, parameters('rgName')), 'Microsoft.Resources/deployments', 'identity'), '2022-09-01').outputs.identityId.value]"}},
+        "outputs": {"identityId": {"type": "string", "value": (
+            "[reference(extensionResourceId(format('/subscriptions/{0}/resourceGroups/{1}', "
+            "subscription().subscriptionId, parameters('rgName')), 'Microsoft.Resources/deployments', "
+            "'identity'), '2022-09-01').outputs.identityId.value]")}},
     }
     task = {"name": "deploy template", "register": "out", "neo4j_azure.aks.bicep_deployment": {
         "name": "landing", "location": "westeurope", "template": template, "parameters": {"rgName": rg_name}}}

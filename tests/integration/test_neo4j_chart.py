@@ -96,7 +96,7 @@ def test_standalone(helm):
     assert objects[("Service", "graph")]["spec"]["type"] == "ClusterIP"
     assert objects[("Service", "graph-headless")]["spec"]["clusterIP"] == "None"
     assert ("PodDisruptionBudget", "graph") in objects and ("NetworkPolicy", "graph") in objects
-    assert not any(kind in ("Role", "RoleBinding") for kind, _ in objects)
+    assert not any(obj[0] in ("Role", "RoleBinding") for obj in objects)
     assert ("Service", "graph-lb") not in objects
 
 

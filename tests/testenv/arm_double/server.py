@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The strict ARM test double: Azure Resource Manager + Entra ID token endpoint over HTTPS (stdlib only,
 plus template_engine.py next to it). See README.md for what it serves and how to drive it.
 

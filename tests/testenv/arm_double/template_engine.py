@@ -302,8 +302,8 @@ PURE_FUNCTIONS = {
     "trim": (1, 1, lambda s: _str("trim", s).strip()),
     "uniquestring": (1, -1, lambda *a: unique_string(*[_str("uniqueString", x) for x in a])),
     "guid": (1, -1, _guid),
-    "substring": (1, 3, lambda s, start=0, length=None: _str("substring", s)[start:None if length is None
-                                                                               else start + length]),
+    "substring": (1, 3, lambda s, start=0, length=None: _str("substring", s)[
+        start:None if length is None else start + length]),
     "replace": (3, 3, lambda s, old, new: _str("replace", s).replace(old, new)),
     "split": (2, 2, lambda s, d: _str("split", s).split(d) if isinstance(d, str) else
               re.split("|".join(map(re.escape, d)), s)),
@@ -381,7 +381,7 @@ def resource_id_from(scope_id: str, rtype: str, names: list) -> str:
 
 
 def split_name(name: str) -> list:
-    return [p for p in name.split("/")]
+    return list(name.split("/"))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def test_parameters_are_coerced_and_secrets_collected():
 
 
 def test_option_values_override_file_values():
-    arm, _ = dep.build_parameters(TEMPLATE, {"n": 5, "pw": "x"}, {"n": 1, "flag": True})
+    arm = dep.build_parameters(TEMPLATE, {"n": 5, "pw": "x"}, {"n": 1, "flag": True})[0]
     assert arm["n"] == {"value": 5} and arm["flag"] == {"value": True}
 
 
