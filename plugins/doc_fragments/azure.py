@@ -36,12 +36,13 @@ options:
   secret:
     description:
       - Client secret of the service principal. Never logged.
-      - Falls back to the E(AZURE_CLIENT_SECRET) environment variable.
+      - Falls back to the E(AZURE_CLIENT_SECRET) environment variable, then E(AZURE_SECRET) (the name AWX's
+        Azure Resource Manager credential injects).
     type: str
   tenant:
     description:
       - Entra ID tenant (directory) ID.
-      - Falls back to the E(AZURE_TENANT_ID) environment variable.
+      - Falls back to the E(AZURE_TENANT_ID) environment variable, then E(AZURE_TENANT) (AWX's name).
     type: str
   subscription_id:
     description:

@@ -80,8 +80,8 @@ def azure_auth_argument_spec():
     return dict(
         auth_source=dict(type="str", default="auto", choices=AUTH_SOURCES),
         client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-        secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET"])),
-        tenant=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID"])),
+        secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET", "AZURE_SECRET"])),
+        tenant=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
         subscription_id=dict(type="str", fallback=(env_fallback, ["AZURE_SUBSCRIPTION_ID"])),
         certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
         certificate_password=dict(type="str", no_log=True,

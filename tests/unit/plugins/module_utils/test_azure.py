@@ -34,7 +34,7 @@ def test_argspec_env_fallbacks_and_no_log():
     spec = azure.azure_auth_argument_spec()
     assert spec["secret"]["no_log"] is True and spec["certificate_password"]["no_log"] is True
     assert spec["client_id"]["fallback"][1] == ["AZURE_CLIENT_ID"]
-    assert spec["tenant"]["fallback"][1] == ["AZURE_TENANT_ID"]
+    assert spec["tenant"]["fallback"][1] == ["AZURE_TENANT_ID", "AZURE_TENANT"]
     assert spec["subscription_id"]["fallback"][1] == ["AZURE_SUBSCRIPTION_ID"]
     assert spec["federated_token_file"]["fallback"][1] == ["AZURE_FEDERATED_TOKEN_FILE"]
     assert set(spec["cloud_environment"]["choices"]) == {"AzureCloud", "AzureUSGovernment", "AzureChinaCloud"}
@@ -100,3 +100,19 @@ def test_not_found_is_none_but_missing_subscription_is_an_error():
 def test_authentication_failure_points_at_auth_options():
     err = azure.to_op_error(ClientAuthenticationError("Authentication failed: AADSTS7000215: Invalid secret"), "x")
     assert err.option == "auth_source" and "AADSTS7000215" in str(err) and "AZURE_CLIENT_SECRET" in str(err)
+
+
+def test_awx_injected_variable_names_are_read(monkeypatch):
+    """AWX's Azure Resource Manager credential injects AZURE_SECRET and AZURE_TENANT."""
+    from ansible.module_utils.basic import env_fallback  # pylint: disable=import-outside-toplevel
+    from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import azure_auth_argument_spec
+
+    spec = azure_auth_argument_spec()
+    monkeypatch.delenv("AZURE_CLIENT_SECRET", raising=False)
+    monkeypatch.delenv("AZURE_TENANT_ID", raising=False)
+    monkeypatch.setenv("AZURE_SECRET", "from-awx")
+    monkeypatch.setenv("AZURE_TENANT", "tenant-from-awx")
+    secret_fallback, secret_names = spec["secret"]["fallback"]
+    tenant_fallback, tenant_names = spec["tenant"]["fallback"]
+    assert secret_fallback is env_fallback and env_fallback(*secret_names) == "from-awx"
+    assert tenant_fallback is env_fallback and env_fallback(*tenant_names) == "tenant-from-awx"
