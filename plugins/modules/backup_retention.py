@@ -30,6 +30,7 @@ author:
   - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
   - neo4j_azure.aks.azure
+  - neo4j_azure.aks.backup_storage
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -40,34 +41,6 @@ attributes:
     support: full
     details: The backup names before and after pruning.
 options:
-  connection_string:
-    description:
-      - Storage account connection string. Never logged. Meant for tests (Azurite) and accounts without Entra
-        ID; prefer O(account_url) with Entra ID auth.
-      - Falls back to the E(AZURE_STORAGE_CONNECTION_STRING) environment variable.
-      - Ignored when O(account_url) is set.
-    type: str
-  account_url:
-    description:
-      - Blob endpoint of the storage account, for example C(https://mystorage.blob.core.windows.net).
-      - Authenticates with Entra ID through the Azure auth options (the identity needs the
-        C(Storage Blob Data Contributor) role on the account or container).
-    type: str
-  container:
-    description: Blob container holding the backups.
-    type: str
-    required: true
-  prefix:
-    description: Name prefix (virtual folder) under which the backups are written; empty for the container root.
-    type: str
-    default: neo4j-backups
-  environment:
-    description: Only the backups of this environment (the path segment after O(prefix)); all when omitted.
-    type: str
-  databases:
-    description: Only the backups of these databases; all when omitted.
-    type: list
-    elements: str
   keep_last:
     description: Number of newest complete backups kept per database.
     type: int
@@ -88,8 +61,6 @@ options:
     default: 24
 notes:
   - Without O(account_url) and O(connection_string) (nor E(AZURE_STORAGE_CONNECTION_STRING)) the module fails.
-requirements:
-  - azure-storage-blob >= 12.20
 """
 
 EXAMPLES = r"""
