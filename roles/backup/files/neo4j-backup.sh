@@ -28,7 +28,7 @@ blob_name() {  # <db> <stamp> <ext>
   printf '%s%s/%s/%s-%s.%s' "${head:+$head/}" "${BACKUP_ENVIRONMENT:?BACKUP_ENVIRONMENT is required}" "$1" "$1" "$2" "$3"
 }
 
-databases() { tr ', ' '\n\n' <<<"${BACKUP_DATABASES:-neo4j}" | sed '/^$/d'; }
+databases() { tr ', ' '\n' <<<"${BACKUP_DATABASES:-neo4j}" | sed '/^$/d'; }
 
 consistency_check() {  # <db> <dir holding the artifact>
   [ "${BACKUP_CONSISTENCY_CHECK:-true}" = "true" ] || return 0
