@@ -34,6 +34,35 @@ CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
 # Properties ARM compares in what-if (identity fields and apiVersion are not changes).
 _NOT_COMPARED = {"id", "name", "type", "apiVersion"}
 
+# -- optional "azure-like" LRO timing (POST /_testenv/timing; off by default: every LRO ends at its first poll) --
+# Seconds a resource takes inside a deployment when it is re-PUT UNCHANGED (the no-op re-run of a tool that
+# always PUTs). ESTIMATES, not measurements: the AKS figures are the order of magnitude of an unchanged
+# managedClusters / agentPools PUT, which still runs the cluster reconcile (minutes); the others are the
+# few-seconds-to-half-a-minute range of a no-change PUT for these providers. Nothing here is taken from a
+# measured Azure run; change the table (or pass "durations" to the control API) to test another assumption.
+AZURE_LIKE_SECONDS = {
+    "microsoft.containerservice/managedclusters": 240,
+    "microsoft.containerservice/managedclusters/agentpools": 120,
+    "microsoft.network/virtualnetworks": 10,
+    "microsoft.network/virtualnetworks/subnets": 10,
+    "microsoft.network/networksecuritygroups": 5,
+    "microsoft.keyvault/vaults": 20,
+    "microsoft.storage/storageaccounts": 20,
+    "microsoft.storage/storageaccounts/blobservices": 5,
+    "microsoft.storage/storageaccounts/blobservices/containers": 5,
+    "microsoft.operationalinsights/workspaces": 15,
+    "microsoft.managedidentity/userassignedidentities": 5,
+    "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials": 5,
+    "microsoft.authorization/roleassignments": 5,
+    "microsoft.insights/datacollectionrules": 5,
+    "microsoft.insights/datacollectionruleassociations": 5,
+}
+AZURE_LIKE_DEFAULT_SECONDS = 10  # any type not in the table (estimate)
+AZURE_LIKE_WHAT_IF_SECONDS = 15  # a what-if of a template this size (estimate)
+# Retry-After (seconds) on every LRO response under the profile. ARM sends Retry-After on its async operations;
+# the value used here is an assumption (15 s), scaled like the durations.
+AZURE_LIKE_RETRY_AFTER = 15
+
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -121,6 +150,7 @@ class Double:
         self.log: list = []
         self.counters: dict = {}
         self.seq = 0
+        self.timing: dict | None = None  # None: instant LROs (the default); see set_timing()
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
     def record(self, entry: dict) -> None:
@@ -213,6 +243,60 @@ class Double:
         except TemplateError as err:
             raise template_error(err) from err
         return echo, planned, ev
+
+    # -- modelled LRO durations (profile "azure-like") -------------------------------------------------------
+    def set_timing(self, body: dict) -> dict:
+        profile = body.get("profile", "azure-like")
+        if profile == "instant":
+            self.timing = None
+            return {"profile": "instant"}
+        if profile != "azure-like":
+            raise ValueError("profile must be 'azure-like' or 'instant'")
+        scale = float(body.get("time_scale", 1.0))
+        if not 0 < scale <= 1:
+            raise ValueError("time_scale must be in (0, 1]")
+        durations = {**AZURE_LIKE_SECONDS, **{k.lower(): float(v) for k, v in (body.get("durations") or {}).items()}}
+        retry_after = float(body.get("retry_after", AZURE_LIKE_RETRY_AFTER))
+        scaled = retry_after * scale
+        sent = max(1, round(scaled))
+        self.timing = {"profile": "azure-like", "time_scale": scale, "durations": durations,
+                       "default_seconds": float(body.get("default_seconds", AZURE_LIKE_DEFAULT_SECONDS)),
+                       "what_if_seconds": float(body.get("what_if_seconds", AZURE_LIKE_WHAT_IF_SECONDS)),
+                       "retry_after": retry_after, "retry_after_sent": sent,
+                       # polls = duration / Retry-After is the same as on the unscaled clock only when the
+                       # scaled Retry-After is a whole number of seconds >= 1 (ARM sends whole seconds)
+                       "scale_invariant": abs(scaled - sent) < 1e-6}
+        return self.timing
+
+    def resource_seconds(self, res, rg_name, location) -> float:
+        """Modelled seconds for one planned resource (a nested deployment: its own critical path)."""
+        kind = res.body["type"].lower()
+        if kind == DEPLOYMENT_TYPE:
+            try:
+                nested = self._nested_props(res)
+                planned = self.plan(self._nested_rg(res, rg_name), res.body["name"], nested, location, True)[1]
+                return self.critical_path(planned, rg_name, location)
+            except ArmError:
+                return self.timing["default_seconds"]
+        return self.timing["durations"].get(kind, self.timing["default_seconds"])
+
+    def critical_path(self, planned: list, rg_name, location) -> float:
+        """ARM runs resources in parallel as far as dependsOn allows, so a deployment lasts as long as its
+        longest dependsOn chain: finish(r) = seconds(r) + max(finish(d) for d in r.dependsOn). `planned` comes
+        topologically ordered (template_engine.order_by_dependencies)."""
+        by_id = {p.id.lower(): p for p in planned}
+        finish: dict = {}
+        for res in planned:
+            deps = []
+            for dep in res.depends_on:
+                if not isinstance(dep, str):
+                    continue
+                key = dep.lower()
+                target = key if key in by_id else next((k for k in by_id if k.endswith(key)), None)
+                if target in finish:
+                    deps.append(finish[target])
+            finish[res.id.lower()] = self.resource_seconds(res, rg_name, location) + max(deps, default=0)
+        return max(finish.values(), default=0)
 
     def _nested_props(self, res) -> dict:
         props = res.body.get("properties") or {}
@@ -652,6 +736,7 @@ class Handler(BaseHTTPRequestHandler):
                 d.log.clear()
                 d.counters.clear()
                 d.faults.clear()
+                d.timing = None
                 if body.get("state"):
                     d.resource_groups.clear()
                     d.resources.clear()
@@ -670,6 +755,16 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_testenv/faults" and self.command == "DELETE":
                 d.faults.clear()
                 return self._send(200, {"faults": []})
+            if path == "/_testenv/timing" and self.command == "POST":
+                try:
+                    return self._send(200, d.set_timing(body))
+                except (TypeError, ValueError) as err:
+                    return self._send(400, {"error": str(err)})
+            if path == "/_testenv/timing" and self.command == "GET":
+                return self._send(200, d.timing or {"profile": "instant"})
+            if path == "/_testenv/timing" and self.command == "DELETE":
+                d.timing = None
+                return self._send(200, {"profile": "instant"})
             if path == "/_testenv/state" and self.command == "GET":
                 return self._send(200, {"resourceGroups": list(d.resource_groups.values()),
                                         "resources": [d.resource_body(k) for k in d.resources],
@@ -677,17 +772,23 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(404, {"error": f"unknown control endpoint {self.command} {path}"})
 
     # -- long-running operations ------------------------------------------------------------------------------
-    def start_operation(self, kind: str, path: str, work, status_path: str) -> dict:
-        """Register an LRO whose work runs when it is due (at the first poll after its delay)."""
+    def start_operation(self, kind: str, path: str, work, status_path: str, modelled_s: float = 0) -> dict:
+        """Register an LRO whose work runs when it is due (at the first poll after its delay). `modelled_s`: its
+        duration on Azure under the azure-like timing profile (ignored when the profile is off)."""
         slow = self.double.take_fault(self.command, path, ("slow_lro",))
+        timing = self.double.timing
+        delay = (slow or {}).get("seconds", 0) + (modelled_s * timing["time_scale"] if timing else 0)
         op_id = str(uuid.uuid4()).upper().replace("-", "")[:20]
-        op = {"id": op_id, "kind": kind, "status": "Running", "due": time.monotonic() + (slow or {}).get("seconds", 0),
-              "work": work, "result": None, "error": None, "started": time.monotonic()}
+        op = {"id": op_id, "kind": kind, "status": "Running", "due": time.monotonic() + delay,
+              "work": work, "result": None, "error": None, "started": time.monotonic(), "modelled_s": modelled_s}
         with self.double.lock:
             self.double.operations[op_id] = op
         return op, f"{self.base}{status_path}/operationStatuses/{op_id}?api-version=2025-04-01"
 
     def retry_after(self) -> dict:
+        timing = self.double.timing
+        if timing:
+            return {"Retry-After": str(timing["retry_after_sent"])}
         return {"Retry-After": str(self.double.cfg.get("retry_after", 1))}
 
     def advance(self, op) -> None:
@@ -823,12 +924,13 @@ def dep_put(h, query, body, sub, name, rg=None):
                                                      correlation_id=correlation, started=started)
             return d.deployments[rid]
 
-        echo = d.plan(rg, name, props, location, what_if=True)[0]
+        echo, planned = d.plan(rg, name, props, location, what_if=True)[:2]
+        modelled = d.critical_path(planned, rg, location) if d.timing else 0
         record = d.deployment_record(rg, name, props, None, "Accepted", nested_echo=echo, location=location,
                                      correlation_id=correlation)
         existed = rid in d.deployments
         d.deployments[rid] = record
-        op, url = h.start_operation("deployment", h.path, work, d.deployment_id(rg, name))
+        op, url = h.start_operation("deployment", h.path, work, d.deployment_id(rg, name), modelled)
         op["deployment"] = rid
     h._send(200 if existed else 201, record, {"Azure-AsyncOperation": url, **h.retry_after()})
 
@@ -875,7 +977,8 @@ def dep_what_if(h, query, body, sub, name, rg=None):
 
     def work():
         return {"status": "Succeeded", "properties": {"changes": changes}}
-    op, url = h.start_operation("whatif", h.path, work, d.deployment_id(rg, name))
+    op, url = h.start_operation("whatif", h.path, work, d.deployment_id(rg, name),
+                                d.timing["what_if_seconds"] if d.timing else 0)
     h._send(202, None, {"Location": url, **h.retry_after()})
 
 
