@@ -75,9 +75,11 @@ unit: setup
 integration: setup
 	$(BIN)/pytest tests/integration -q
 
+# bench/setup.sh gives the benchmark's azure_rm_deployment its own venv, so the bench smoke test runs too.
 test: setup
 	$(MAKE) sanity
 	$(MAKE) lint
+	bash bench/setup.sh
 	$(BIN)/pytest -q
 
 changelog: setup
@@ -87,6 +89,7 @@ build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist
 
 bench: testenv-up
+	bash bench/setup.sh
 	$(BIN)/python bench/run.py
 
 clean:

@@ -433,35 +433,50 @@ class DeploymentRunner:
             body["location"] = self.params["location"]
         return body
 
+    def _what_if(self, template, arm_parameters):
+        try:
+            return self.what_if(self._body(template, arm_parameters, what_if=True))
+        except AzureOpError as err:
+            if err.code == "ResourceGroupNotFound":
+                raise
+            raise blame_parameter(err, template)
+
+    def _ensure_resource_group(self, result):
+        """Create the missing resource group (create_resource_group=true); True when check mode stops here."""
+        if self.get_resource_group() is not None:
+            return False
+        if not self.params.get("create_resource_group"):
+            raise AzureOpError("resource_group %s does not exist; create it first or set "
+                               "create_resource_group=true with location" % self.rg,
+                               code="ResourceGroupNotFound", option="resource_group")
+        if not self.params.get("location"):
+            raise AzureOpError("create_resource_group=true needs the location option",
+                               option="location", code="MissingLocation")
+        result.update(changed=True, resource_group_created=True)
+        if self.check_mode:
+            result.update(what_if={"summary": {}, "changes": []})
+            result["diff"] = [{"before_header": "resource group %s" % self.rg, "before": {},
+                               "after_header": "resource group %s (Create)" % self.rg,
+                               "after": {"name": self.rg, "location": self.params["location"]}}]
+            result["msg"] = ("resource group %s would be created; what-if runs once it exists, so every "
+                             "resource of the template counts as a change" % self.rg)
+            return True
+        self.create_resource_group(self.params["location"])
+        return False
+
     def ensure_present(self, template, arm_parameters, secrets):
         self.secrets = secrets
         result = {"changed": False}
-        if self.rg:
-            group = self.get_resource_group()
-            if group is None:
-                if not self.params.get("create_resource_group"):
-                    raise AzureOpError("resource_group %s does not exist; create it first or set "
-                                       "create_resource_group=true with location" % self.rg,
-                                       code="ResourceGroupNotFound", option="resource_group")
-                if not self.params.get("location"):
-                    raise AzureOpError("create_resource_group=true needs the location option",
-                                       option="location", code="MissingLocation")
-                if self.check_mode:
-                    result.update(changed=True, resource_group_created=True,
-                                  what_if={"summary": {}, "changes": []})
-                    result["diff"] = [{"before_header": "resource group %s" % self.rg, "before": {},
-                                       "after_header": "resource group %s (Create)" % self.rg,
-                                       "after": {"name": self.rg, "location": self.params["location"]}}]
-                    result["msg"] = ("resource group %s would be created; what-if runs once it exists, so every "
-                                     "resource of the template counts as a change" % self.rg)
-                    return result
-                self.create_resource_group(self.params["location"])
-                result.update(changed=True, resource_group_created=True)
-
+        # What-if first, optimistically: a no-op re-run then costs what-if + the deployment GET only. The
+        # resource group is looked at only when ARM says it is missing.
         try:
-            changes = self.what_if(self._body(template, arm_parameters, what_if=True))
+            changes = self._what_if(template, arm_parameters)
         except AzureOpError as err:
-            raise blame_parameter(err, template)
+            if not (self.rg and err.code == "ResourceGroupNotFound"):
+                raise
+            if self._ensure_resource_group(result):
+                return result  # check mode: the group would be created first
+            changes = self._what_if(template, arm_parameters)
         summary, changed_resources, diffs = summarize_what_if(changes, secrets)
         existing = self.get_deployment()
         deploy = needs_deploy(changes, existing)
