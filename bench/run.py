@@ -728,8 +728,9 @@ def azure_table(az: dict, meta: dict, modelled: bool = False) -> list:
                       f"deployment, then {fmt(rm['polls'])} poll(s) and a GET: {fmt(rm['arm_total'])} requests, "
                       f"{fmt(rm['writes'])} of them writes, and `changed` every time. The double completes a "
                       f"deployment at its first poll; on Azure the PUT re-applies every resource of the template and "
-                      f"is polled until done. bicep_deployment's no-op is GET resource group, POST what-if, one "
-                      f"poll, GET deployment (for its outputs): fewer requests, no write."]
+                      f"is polled until done. bicep_deployment's no-op is POST what-if, one poll, GET deployment "
+                      f"(for its outputs; the resource group is read only when what-if says it is missing): fewer "
+                      f"requests, no write."]
     if modelled:
         ours = az["bicep_deployment / no-op"]
         lines += ["", f"No-op re-run under this profile: azure_rm_deployment polls its deployment {fmt(rm['polls'])} "

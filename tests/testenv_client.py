@@ -32,6 +32,15 @@ def bring_up(components=()) -> dict:
     return json.loads((STATE_DIR / "env.json").read_text())
 
 
+def kubectl(env: dict, *args, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """kubectl against the test cluster; with check, a failure raises with kubectl's own message."""
+    proc = subprocess.run([env["KUBECTL_BIN"], *args], input=input_text, capture_output=True, text=True,
+                          env={"KUBECONFIG": env["KUBECONFIG"], "PATH": env["PATH"]}, check=False, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
+    return proc
+
+
 class PlaybookResult:
     """The outcome of one ansible-playbook run, read from the ansible.posix.json callback."""
 

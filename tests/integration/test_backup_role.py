@@ -9,12 +9,11 @@ again. Containers do not run on kwok: what they run is tested by test_backup_rou
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
 
-from testenv_client import localhost_play, run_playbook
+from testenv_client import kubectl, localhost_play, run_playbook
 
 CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
 
@@ -23,14 +22,6 @@ CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
 def env(testenv_for):
     testenv_for("azurite")
     return testenv_for("kube")
-
-
-def kubectl(env, *args, input_text=None, check=True):
-    proc = subprocess.run([env["KUBECTL_BIN"], *args], input=input_text, capture_output=True, text=True,
-                          env={"KUBECONFIG": env["KUBECONFIG"], "PATH": env["PATH"]}, check=False, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
 
 
 def get(env, kind, name, namespace):

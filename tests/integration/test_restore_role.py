@@ -5,14 +5,13 @@ the download + load steps are exercised for real by test_backup_roundtrip.py."""
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_retention import backup_name
-from testenv_client import localhost_play, run_playbook
+from testenv_client import kubectl, localhost_play, run_playbook
 
 STATEFULSET = """
 apiVersion: apps/v1
@@ -36,14 +35,6 @@ spec:
 def env(testenv_for):
     testenv_for("azurite")
     return testenv_for("kube")
-
-
-def kubectl(env, *args, input_text=None, check=True):
-    proc = subprocess.run([env["KUBECTL_BIN"], *args], input=input_text, capture_output=True, text=True,
-                          env={"KUBECONFIG": env["KUBECONFIG"], "PATH": env["PATH"]}, check=False, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
 
 
 @pytest.fixture()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from testenv_client import localhost_play, run_playbook
+from testenv_client import kubectl, localhost_play, run_playbook
 
 FILES = Path(__file__).parent / "files"
 
@@ -18,14 +17,6 @@ FILES = Path(__file__).parent / "files"
 @pytest.fixture(scope="module")
 def env(testenv_for):
     return testenv_for("kube")
-
-
-def kubectl(env, *args, input_text=None, check=True):
-    proc = subprocess.run([env["KUBECTL_BIN"], *args], input=input_text, capture_output=True, text=True,
-                          env={"KUBECONFIG": env["KUBECONFIG"], "PATH": env["PATH"]}, check=False, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
 
 
 def wait_for(predicate, timeout=60, what="condition"):
