@@ -26,8 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import ssl
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +38,7 @@ from testenv_client import ansible_env, bring_up  # noqa: E402  pylint: disable=
 from components.arm import (SERVER as ARM_SERVER, CLIENT_ID, SUBSCRIPTION_ID,  # noqa: E402
                             TENANT_ID, _write_certificates)
 from components.base import free_port, kill_group, port_open, spawn, wait_until  # noqa: E402
+from arm_double.client import ArmDoubleClient, module_defaults  # noqa: E402  pylint: disable=wrong-import-position
 
 ALL_SECTIONS = ("azure", "kube", "health", "site")
 QUICK_SECTIONS = ("azure", "health")
@@ -231,7 +230,7 @@ class PrivateArm:
         log_file = workdir / "arm.log"
         self.pid = spawn([sys.executable, ARM_SERVER, "--config", cfg], log_file)
         wait_until(lambda: port_open(self.port), 30, "bench: private ARM double", log_file, self.pid)
-        self.tls = ssl.create_default_context(cafile=str(self.ca))
+        self.client = ArmDoubleClient(self.env())
 
     def env(self) -> dict:
         """The TESTENV_* variables inventories/local reads, pointing at this double."""
@@ -241,18 +240,10 @@ class PrivateArm:
                 "TESTENV_AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID}
 
     def auth(self) -> dict:
-        return {"auth_source": "service_principal", "client_id": CLIENT_ID, "secret": self.secret,
-                "tenant": TENANT_ID, "subscription_id": SUBSCRIPTION_ID,
-                "endpoint_override": {"resource_manager": self.endpoint, "authority": self.endpoint,
-                                      "ca_bundle": str(self.ca)}}
+        return module_defaults(self.env())
 
     def _call(self, method: str, path: str, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.endpoint + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=self.tls, timeout=30) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
+        return self.client.call(method, path, body)
 
     def reset(self) -> None:
         self._call("POST", "/_testenv/reset", {"state": True})

@@ -41,6 +41,25 @@ def kubectl(env: dict, *args, input_text: str | None = None, check: bool = True)
     return proc
 
 
+# A minimal Neo4j-like StatefulSet (format with ns=<namespace>) for roles that act on an existing release.
+NEO4J_STATEFULSET = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: neo4j, namespace: %(ns)s}
+spec:
+  replicas: 1
+  serviceName: neo4j
+  selector: {matchLabels: {app: neo4j}}
+  template:
+    metadata: {labels: {app: neo4j}}
+    spec:
+      containers: [{name: neo4j, image: "neo4j:5.26-community"}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+"""
+
+
 class PlaybookResult:
     """The outcome of one ansible-playbook run, read from the ansible.posix.json callback."""
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from testenv_client import kubectl, localhost_play, run_playbook
+from testenv_client import NEO4J_STATEFULSET, kubectl, localhost_play, run_playbook
 
 CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
 
@@ -120,26 +120,8 @@ def test_community_cronjob_is_refused_with_a_reason(env, namespace):
     assert "Community has no online backup" in result.stdout
 
 
-STATEFULSET = """
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: neo4j, namespace: %(ns)s}
-spec:
-  replicas: 1
-  serviceName: neo4j
-  selector: {matchLabels: {app: neo4j}}
-  template:
-    metadata: {labels: {app: neo4j}}
-    spec:
-      containers: [{name: neo4j, image: "neo4j:5.26-community"}]
-  volumeClaimTemplates:
-    - metadata: {name: data}
-      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-"""
-
-
 def test_community_on_demand_job_stops_and_restarts_neo4j(env, namespace):
-    kubectl(env, "apply", "-f", "-", input_text=STATEFULSET % {"ns": namespace})
+    kubectl(env, "apply", "-f", "-", input_text=NEO4J_STATEFULSET % {"ns": namespace})
     play = role_play(env, namespace, tasks_from="run", backup_neo4j_edition="community",
                      backup_databases=["neo4j"], backup_job_wait_timeout=180)
     result = run_playbook(play, env=env)

@@ -11,24 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_retention import backup_name
-from testenv_client import kubectl, localhost_play, run_playbook
-
-STATEFULSET = """
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: neo4j, namespace: %(ns)s}
-spec:
-  replicas: 1
-  serviceName: neo4j
-  selector: {matchLabels: {app: neo4j}}
-  template:
-    metadata: {labels: {app: neo4j}}
-    spec:
-      containers: [{name: neo4j, image: "neo4j:5.26-community"}]
-  volumeClaimTemplates:
-    - metadata: {name: data}
-      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-"""
+from testenv_client import NEO4J_STATEFULSET, kubectl, localhost_play, run_playbook
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +26,7 @@ def setup(env):
 
     namespace = f"restore-{uuid.uuid4().hex[:6]}"
     kubectl(env, "create", "namespace", namespace)
-    kubectl(env, "apply", "-f", "-", input_text=STATEFULSET % {"ns": namespace})
+    kubectl(env, "apply", "-f", "-", input_text=NEO4J_STATEFULSET % {"ns": namespace})
     container = BlobServiceClient.from_connection_string(env["AZURE_STORAGE_CONNECTION_STRING"]).create_container(
         f"restore-{uuid.uuid4().hex[:10]}")
     now = datetime.now(timezone.utc)
