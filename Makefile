@@ -12,7 +12,7 @@ TESTENV := $(BIN)/python tests/testenv/testenv.py
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup binaries testenv-up testenv-down testenv-status local test sanity lint unit integration \
+.PHONY: help setup binaries testenv-up testenv-down testenv-status local test sanity lint unit integration harness \
         checkov changelog build bench clean
 
 help:
@@ -74,6 +74,9 @@ unit: setup
 
 integration: setup
 	$(BIN)/pytest tests/integration -q
+
+harness: setup
+	$(BIN)/pytest tests/harness -q
 
 # bench/setup.sh gives the benchmark's azure_rm_deployment its own venv, so the bench smoke test runs too.
 test: setup

@@ -850,7 +850,7 @@ METHOD_NOTES = """\
   answers RETURN 1 (polled every 0.25 s) and the delay ends at the end of the module's task.
 - site.yml: inventories/local against a private ARM double (fresh per repetition) and a fresh namespace per
   repetition; role share = sum of the role's task durations / sum of all task durations (json callback).
-- No timing is asserted anywhere; the smoke test (tests/integration/test_bench_smoke.py) only checks that
+- No timing is asserted anywhere; the smoke test (tests/harness/test_bench_smoke.py) only checks that
   `--runs 1 --quick` produces a table."""
 
 

@@ -4,7 +4,9 @@
   checkout that `make setup` also creates).
 - `testenv` / `testenv_for(...)`: the local test environment, brought up once per session (or reused when
   already running) by tests/testenv/testenv.py; yields its env variables.
-- Marks every test under tests/unit as `unit` and under tests/integration as `integration`.
+- Marks every test under tests/unit as `unit`, under tests/integration as `integration` (the product against the
+  test environment: modules/, roles/, playbooks/) and under tests/harness as `harness` (the test environment
+  and the bench themselves).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.unit)
         elif "integration" in path.parts:
             item.add_marker(pytest.mark.integration)
+        elif "harness" in path.parts:
+            item.add_marker(pytest.mark.harness)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TESTENV = REPO / "tests" / "testenv" / "testenv.py"
+FILES = REPO / "tests" / "files"  # data files the tests deploy (ARM templates, a smoke chart)
 STATE_DIR = Path(os.environ.get("TESTENV_STATE_DIR", REPO / ".testenv"))
 _LOCK = threading.Lock()
 _UP: set = set()

@@ -62,6 +62,14 @@ class ArmDoubleClient:
     def state(self) -> dict:
         return self.call("GET", "/_testenv/state")
 
+    def held(self, rg_name: str) -> tuple[set, set]:
+        """What the double holds in a resource group: resource ids (their path below the group), deployment names."""
+        state = self.state()
+        resources = {r["id"].split(f"/resourceGroups/{rg_name}", 1)[1] for r in state["resources"]
+                     if f"/resourceGroups/{rg_name}/" in r["id"]}
+        deployments = {d["name"] for d in state["deployments"] if f"/resourceGroups/{rg_name}/" in d["id"]}
+        return resources, deployments
+
 
 def count_ops(requests: list) -> dict:
     out: dict = {}

@@ -1,8 +1,11 @@
-"""What-if summarising, parameter handling and redaction of bicep_deployment."""
+"""azure_deployment: what-if summarising, parameter handling and redaction of bicep_deployment; and state=absent
+with delete_resources (which resources go, in which order, the retry of deletes refused because something
+still uses the resource), with fake SDK clients and no network."""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -101,3 +104,178 @@ def test_blame_parameter_names_the_option():
                                                                                 "target": "N"}]})
     out = dep.blame_parameter(err, {"parameters": {"n": {"type": "int"}}})
     assert out.option == "parameters" and "parameters.n" in str(out)
+
+
+# state=absent with delete_resources
+
+RG = "/subscriptions/s1/resourceGroups/rg1"
+NET = RG + "/providers/Microsoft.Network"
+VNET = NET + "/virtualNetworks/vnet1"
+SUBNET = VNET + "/subnets/aks"
+NSG = NET + "/networkSecurityGroups/nsg1"
+SUBNET_ROLE = SUBNET + "/providers/Microsoft.Authorization/roleAssignments/r1"
+STORAGE = RG + "/providers/Microsoft.Storage/storageAccounts/st1"
+CONTAINER = STORAGE + "/blobServices/default/containers/backups"
+STORAGE_ROLE = STORAGE + "/providers/Microsoft.Authorization/roleAssignments/r2"
+VAULT = RG + "/providers/Microsoft.KeyVault/vaults/kv1"
+KEEP = ["Microsoft.Storage/storageAccounts", "microsoft.keyvault/VAULTS"]
+
+
+@pytest.mark.parametrize("rid, expected", [
+    (SUBNET, ("Microsoft.Network", "virtualNetworks/subnets")),
+    (SUBNET_ROLE, ("Microsoft.Authorization", "roleAssignments")),
+    (CONTAINER, ("Microsoft.Storage", "storageAccounts/blobServices/containers")),
+    (RG, ("Microsoft.Resources", "resourceGroups")),
+])
+def test_resource_type_of_an_id(rid, expected):
+    assert dep.resource_type(rid) == expected
+
+
+def test_deletion_order_children_first_and_kept_types_with_what_is_below_them():
+    ids = [VNET, STORAGE, NSG, SUBNET, CONTAINER, SUBNET_ROLE, VAULT, STORAGE_ROLE, SUBNET]
+    to_delete, kept = dep.plan_deletion(ids, KEEP)
+    assert to_delete == [SUBNET_ROLE, SUBNET, NSG, VNET]
+    assert kept == [STORAGE, CONTAINER, VAULT, STORAGE_ROLE]
+
+
+def test_nothing_kept_by_default_and_resource_groups_never_deleted():
+    to_delete, kept = dep.plan_deletion([RG, VNET, STORAGE], [])
+    assert to_delete == [VNET, STORAGE] and kept == [RG]
+
+
+@pytest.mark.parametrize("versions, expected", [
+    (["2023-05-01", "2025-01-01", "2025-06-01-preview"], "2025-01-01"),
+    (["2024-01-01-preview", "2023-01-01-preview"], "2024-01-01-preview"),
+    ([], None),
+])
+def test_api_version_newest_stable(versions, expected):
+    assert dep.pick_api_version(versions) == expected
+
+
+# -- the runner against fake clients ---------------------------------------------------------------------------
+
+class Poller:
+    def result(self, timeout=None):
+        return None
+
+    def done(self):
+        return True
+
+
+class FakeArm:
+    """Generic resources and providers of a fake subscription. in_use: {id: id of what uses it}."""
+
+    def __init__(self, held, in_use=None, missing_providers=()):
+        self.held = set(held)
+        self.in_use = dict(in_use or {})
+        self.missing_providers = set(missing_providers)
+        self.calls = []
+        self.deployment = SimpleNamespace(properties=SimpleNamespace(
+            output_resources=[SimpleNamespace(id=r) for r in held], provisioning_state="Succeeded"))
+        self.resources = SimpleNamespace(providers=SimpleNamespace(get=self.provider),
+                                         resources=SimpleNamespace(get_by_id=self.get_by_id,
+                                                                   begin_delete_by_id=self.delete_by_id))
+        ops = SimpleNamespace(get=self.get_deployment, begin_delete=self.delete_deployment)
+        self.deployments = SimpleNamespace(deployments=ops)
+
+    def provider(self, namespace):
+        self.calls.append(("provider", namespace))
+        types = {"Microsoft.Network": ["virtualNetworks", "virtualNetworks/subnets", "networkSecurityGroups"],
+                 "Microsoft.Authorization": ["roleAssignments"],
+                 "Microsoft.Storage": ["storageAccounts", "storageAccounts/blobServices/containers"],
+                 "Microsoft.KeyVault": ["vaults"]}
+        if namespace in self.missing_providers:
+            return SimpleNamespace(resource_types=[])
+        return SimpleNamespace(resource_types=[
+            SimpleNamespace(resource_type=t, api_versions=["2024-07-01", "2099-01-01-preview", "2023-01-01"])
+            for t in types[namespace]])
+
+    def get_by_id(self, rid, api_version):
+        assert api_version == "2024-07-01"
+        self.calls.append(("get", rid))
+        if rid not in self.held:
+            raise FakeNotFound()
+        return {"id": rid}
+
+    def delete_by_id(self, rid, api_version, **_):
+        self.calls.append(("delete", rid))
+        user = self.in_use.get(rid)
+        if user in self.held:
+            raise AzureOpError("in use by %s" % user, code="InUseNetworkSecurityGroupCannotBeDeleted",
+                               status_code=400)
+        self.held.discard(rid)
+        return Poller()
+
+    def get_deployment(self, rg, name):
+        return self.deployment if self.deployment else None
+
+    def delete_deployment(self, rg, name, **_):
+        self.calls.append(("delete deployment", name))
+        self.deployment = None
+        return Poller()
+
+
+class FakeNotFound(Exception):
+    status_code = 404
+    error = None
+
+
+@pytest.fixture(autouse=True)
+def not_found_is_none(monkeypatch):
+    """azure_op maps SDK errors; the fakes raise a plain 404 that it must treat as 'not found'."""
+    from ansible_collections.neo4j_azure.aks.plugins.module_utils import azure
+    monkeypatch.setattr(azure, "AzureError", Exception)
+
+
+def runner(arm, check_mode=False, keep=None):
+    params = {"name": "infra", "resource_group": "rg1", "delete_resources": True,
+              "keep_resource_types": KEEP if keep is None else keep}
+    return dep.DeploymentRunner(arm, params, check_mode)
+
+
+def test_check_mode_lists_and_deletes_nothing():
+    arm = FakeArm([VNET, SUBNET, STORAGE, CONTAINER])
+    arm.held.discard(SUBNET)  # already gone: not listed as to be deleted
+    result = runner(arm, check_mode=True).ensure_absent()
+    assert result["changed"] is True
+    assert result["deleted_resources"] == [VNET]
+    assert result["kept_resources"] == [STORAGE, CONTAINER]
+    assert not [c for c in arm.calls if c[0].startswith("delete")]
+    assert arm.deployment is not None
+
+
+def test_apply_deletes_in_order_retries_in_use_then_converges():
+    # The NSG sorts before the vnet but the vnet's subnet still uses it: refused, then retried and deleted.
+    arm = FakeArm([NSG, VNET, SUBNET, SUBNET_ROLE, STORAGE], in_use={NSG: VNET})
+    result = runner(arm).ensure_absent()
+    assert result["changed"] is True
+    assert result["deleted_resources"] == [SUBNET_ROLE, SUBNET, VNET, NSG]
+    assert result["kept_resources"] == [STORAGE]
+    deletes = [c[1] for c in arm.calls if c[0] == "delete"]
+    assert deletes == [SUBNET_ROLE, SUBNET, NSG, VNET, NSG]
+    assert arm.held == {STORAGE}
+    assert arm.calls[-1] == ("delete deployment", "infra")
+    # one provider read per namespace
+    assert sorted(c[1] for c in arm.calls if c[0] == "provider") == ["Microsoft.Authorization", "Microsoft.Network"]
+
+    again = runner(arm).ensure_absent()
+    assert (again["changed"], again["deleted_resources"], again["kept_resources"]) == (False, [], [])
+
+
+def test_in_use_by_something_outside_fails_naming_it_and_what_was_deleted():
+    outside = RG + "/providers/Microsoft.Network/networkInterfaces/nic1"
+    arm = FakeArm([NSG, VNET])
+    arm.held.add(outside)
+    arm.in_use = {NSG: outside}
+    with pytest.raises(AzureOpError) as err:
+        runner(arm).ensure_absent()
+    assert NSG in str(err.value) and "still in use" in str(err.value)
+    assert err.value.details["deleted_resources"] == [VNET]
+    assert arm.deployment is not None  # the record stays, so a re-run finds the rest
+
+
+def test_type_without_api_version_is_named():
+    arm = FakeArm([VNET], missing_providers={"Microsoft.Network"})
+    with pytest.raises(AzureOpError) as err:
+        runner(arm, keep=[]).ensure_absent()
+    assert "virtualNetworks" in str(err.value) and err.value.code == "NoRegisteredProviderFound"

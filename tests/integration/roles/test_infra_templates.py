@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BICEP_DIR = REPO / "roles" / "infra" / "files" / "bicep"
 ARM_JSON = REPO / "roles" / "infra" / "files" / "arm" / "main.json"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"

@@ -8,6 +8,7 @@ resource group on the ARM test double, and the smoke chart released in its own n
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -15,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from test_bicep_deployment_destroy import TEMPLATE, held  # pylint: disable=wrong-import-order
 from testenv.arm_double.client import ArmDoubleClient, module_defaults
-from testenv_client import localhost_play, run_playbook
+from testenv_client import FILES, localhost_play, run_playbook
 
 PLAYBOOK = "playbooks/destroy.yml"
 INVENTORY = "inventories/local"
 HOST = "neo4j-local"
-SMOKE_CHART = Path(__file__).resolve().parent / "files" / "smoke-chart"
+SMOKE_CHART = FILES / "smoke-chart"
+TEMPLATE = json.loads((FILES / "arm" / "destroy.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
     arm = ArmDoubleClient(env)
     rg = target["infra_resource_group"]
     prepare(env, target)
-    resources, deployments = held(arm, rg)
+    resources, deployments = arm.held(rg)
     storage = {r for r in resources if r.startswith("/providers/Microsoft.Storage/")}
     assert len(storage) == 2 and target["infra_deployment_name"] in deployments
     assert release_exists(env, target)
@@ -95,7 +96,7 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
         assert res.changed(HOST) == 0
         assert not [r for r in arm.requests(seq) if r["method"] == "DELETE"]
         assert release_exists(env, target)
-        assert held(arm, rg) == (resources, deployments)
+        assert arm.held(rg) == (resources, deployments)
 
     # Check mode: says what would go, deletes nothing.
     seq = arm.last_seq()
@@ -105,7 +106,7 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
     assert would["changed"] is True
     assert len(would["deleted_resources"]) == 3 and len(would["kept_resources"]) == 2
     assert not [r for r in arm.requests(seq) if r["method"] == "DELETE"]
-    assert release_exists(env, target) and held(arm, rg) == (resources, deployments)
+    assert release_exists(env, target) and arm.held(rg) == (resources, deployments)
 
     # Confirmed: the release and the network go; the storage account and its container stay.
     res = destroy(env, target, confirm="local")
@@ -113,7 +114,7 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
     assert res.task("Remove the Neo4j Helm release", HOST)["changed"] is True
     assert res.task("Remove the Azure resources", HOST)["changed"] is True
     assert not release_exists(env, target)
-    assert held(arm, rg) == (storage, set())
+    assert arm.held(rg) == (storage, set())
     assert any(g["name"] == rg for g in arm.state()["resourceGroups"])
 
     # Again: nothing left to do, also when the cluster does not answer any more.
@@ -124,4 +125,4 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
     assert res.rc == 0, res
     assert res.changed(HOST) == 0
     assert "did not answer" in res.task("Say why there is no Helm release", HOST)["msg"]
-    assert held(arm, rg) == (storage, set())
+    assert arm.held(rg) == (storage, set())

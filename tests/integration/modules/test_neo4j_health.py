@@ -8,19 +8,16 @@ offers (server stopped, read-only databases, a required database that does not e
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import neo4j
 import pytest
 
 from testenv_client import localhost_play, run_playbook
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testenv"))
-from components.base import free_port  # noqa: E402  pylint: disable=wrong-import-position
-from components.neo4j_server import private_instance  # noqa: E402  pylint: disable=wrong-import-position
+from testenv.components.base import free_port
+from testenv.components.neo4j_server import private_instance
 
 pytestmark = pytest.mark.integration
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from testenv_client import kubectl, localhost_play, run_playbook
+from testenv_client import FILES, kubectl, localhost_play, run_playbook
 
-FILES = Path(__file__).parent / "files"
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 
 from testenv.arm_double.client import ArmDoubleClient, count_ops, module_defaults
-from testenv_client import localhost_play, run_playbook
+from testenv_client import FILES as TEST_FILES, localhost_play, run_playbook
 
-FILES = Path(__file__).resolve().parent / "files" / "arm"
+FILES = TEST_FILES / "arm"
 TEMPLATE = str(FILES / "storage.json")
 PASSWORD = "Neo4j-" + uuid.uuid4().hex  # a secure parameter: must never show up in any output
 

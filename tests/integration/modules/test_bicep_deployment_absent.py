@@ -4,49 +4,20 @@ is below them; a re-run changes nothing. Verified in the double's state and requ
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureClients, AzureOpError, azure_op
 from testenv.arm_double.client import ArmDoubleClient, module_defaults
-from testenv_client import localhost_play, run_playbook
+from testenv_client import FILES, localhost_play, run_playbook
 
 KEEP = ["Microsoft.Storage/storageAccounts"]
 
 # A storage account with a blob container (kept), an NSG, a vnet whose inline subnet uses the NSG, and a
 # child subnet deployed as its own resource.
-TEMPLATE = {
-    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-    "contentVersion": "1.0.0.0",
-    "parameters": {"prefix": {"type": "string", "defaultValue": "dstr"}},
-    "variables": {
-        "storageName": "[toLower(format('{0}{1}', parameters('prefix'), take(uniqueString(resourceGroup().id), 8)))]",
-        "vnetName": "[format('{0}-vnet', parameters('prefix'))]",
-        "nsgName": "[format('{0}-nsg', parameters('prefix'))]",
-    },
-    "resources": [
-        {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2025-06-01", "name": "[variables('storageName')]",
-         "location": "[resourceGroup().location]", "sku": {"name": "Standard_ZRS"}, "kind": "StorageV2",
-         "properties": {"minimumTlsVersion": "TLS1_2", "allowSharedKeyAccess": False}},
-        {"type": "Microsoft.Storage/storageAccounts/blobServices/containers", "apiVersion": "2025-06-01",
-         "name": "[format('{0}/default/backups', variables('storageName'))]", "properties": {},
-         "dependsOn": ["[resourceId('Microsoft.Storage/storageAccounts', variables('storageName'))]"]},
-        {"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2024-07-01", "name": "[variables('nsgName')]",
-         "location": "[resourceGroup().location]", "properties": {"securityRules": []}},
-        {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2024-07-01", "name": "[variables('vnetName')]",
-         "location": "[resourceGroup().location]",
-         "properties": {"addressSpace": {"addressPrefixes": ["10.40.0.0/16"]},
-                        "subnets": [{"name": "nodes", "properties": {
-                            "addressPrefix": "10.40.0.0/24",
-                            "networkSecurityGroup": {
-                                "id": "[resourceId('Microsoft.Network/networkSecurityGroups', variables('nsgName'))]"}}}]},
-         "dependsOn": ["[resourceId('Microsoft.Network/networkSecurityGroups', variables('nsgName'))]"]},
-        {"type": "Microsoft.Network/virtualNetworks/subnets", "apiVersion": "2024-07-01",
-         "name": "[format('{0}/extra', variables('vnetName'))]", "properties": {"addressPrefix": "10.40.1.0/24"},
-         "dependsOn": ["[resourceId('Microsoft.Network/virtualNetworks', variables('vnetName'))]"]},
-    ],
-}
+TEMPLATE = json.loads((FILES / "arm" / "destroy.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +49,6 @@ def destroy(rg_name, keep=None):
         "keep_resource_types": KEEP if keep is None else keep}}
 
 
-def held(arm, rg_name):
-    """Ids the double holds in the group, by their path below the group."""
-    state = arm.state()
-    resources = {r["id"].split(f"/resourceGroups/{rg_name}", 1)[1] for r in state["resources"]
-                 if f"/resourceGroups/{rg_name}/" in r["id"]}
-    deployments = {d["name"] for d in state["deployments"] if f"/resourceGroups/{rg_name}/" in d["id"]}
-    return resources, deployments
-
-
 def short(ids, rg_name):
     return [i.split(f"/resourceGroups/{rg_name}", 1)[1] for i in ids]
 
@@ -95,7 +57,7 @@ def test_delete_resources_check_apply_keep_idempotent(env, rg):
     arm = ArmDoubleClient(env)
     res = run_playbook(play(env, deploy(rg)), env=env)
     assert res.rc == 0, res
-    before, deployments = held(arm, rg)
+    before, deployments = arm.held(rg)
     assert "small" in deployments
     storage = next(r for r in before if r.startswith("/providers/Microsoft.Storage/storageAccounts/")
                    and "/blobServices/" not in r)
@@ -114,7 +76,7 @@ def test_delete_resources_check_apply_keep_idempotent(env, rg):
     assert short(checked["deleted_resources"], rg) == [subnet, nsg, vnet]
     assert short(checked["kept_resources"], rg) == [storage, container]
     assert not [r for r in arm.requests(seq) if r["method"] == "DELETE"]
-    assert held(arm, rg) == (before, deployments)
+    assert arm.held(rg) == (before, deployments)
 
     # Apply: the subnet before its vnet; the NSG is refused while the vnet uses it, then deleted after it.
     seq = arm.last_seq()
@@ -128,7 +90,7 @@ def test_delete_resources_check_apply_keep_idempotent(env, rg):
                if r["method"] == "DELETE"]
     assert deletes[:4] == [(subnet, 202), (nsg, 400), (vnet, 202), (nsg, 202)], deletes
     assert deletes[4][0].endswith("/deployments/small")
-    after, deployments = held(arm, rg)
+    after, deployments = arm.held(rg)
     assert after == {storage, container}
     assert "small" not in deployments
     ops = {r["operation"] for r in arm.requests(seq)}
@@ -152,7 +114,7 @@ def test_delete_resources_check_apply_keep_idempotent(env, rg):
     assert again["changed"] is False
     assert again["deleted_resources"] == [] and again["kept_resources"] == []
     assert not [r for r in arm.requests(seq) if r["method"] == "DELETE"]
-    assert held(arm, rg)[0] == {storage, container}
+    assert arm.held(rg)[0] == {storage, container}
 
 
 def test_without_keep_everything_goes(env, rg):
@@ -161,6 +123,6 @@ def test_without_keep_everything_goes(env, rg):
     res = run_playbook(play(env, destroy(rg, keep=[])), env=env)
     assert res.rc == 0, res
     assert res.task("destroy")["kept_resources"] == []
-    assert held(arm, rg) == (set(), set())
+    assert arm.held(rg) == (set(), set())
     # the group itself stays: only delete_resource_group deletes it
     assert any(g["name"] == rg for g in arm.state()["resourceGroups"])

@@ -6,14 +6,13 @@ import os
 import stat
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from testenv.arm_double.client import module_defaults
-from testenv_client import localhost_play, run_playbook
+from testenv_client import FILES as TEST_FILES, localhost_play, run_playbook
 
-FILES = Path(__file__).resolve().parent / "files" / "arm"
+FILES = TEST_FILES / "arm"
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,11 @@ import pytest
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_retention import parse_backup_name
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "roles" / "backup" / "files" / "neo4j-backup.sh"
 AZURE_CLI_VERSION = "2.91.0"  # the tag of backup_cli_image (mcr.microsoft.com/azure-cli)
 
-sys.path.insert(0, str(REPO / "tests" / "testenv"))
-from components.neo4j_server import private_instance  # noqa: E402  pylint: disable=wrong-import-position
+from testenv.components.neo4j_server import private_instance
 
 
 @pytest.fixture(scope="module")

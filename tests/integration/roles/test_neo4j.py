@@ -144,7 +144,7 @@ def test_broken_upgrade_rolls_back_and_next_run_converges(kube, namespace):
 def test_pending_upgrade_is_recovered(kube, namespace):
     assert deploy(kube, namespace).rc == 0
     values = helm(kube, "get", "values", RELEASE, "-n", namespace, "-o", "json").stdout
-    chart = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "neo4j", "files", "chart")
+    chart = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "neo4j", "files", "chart")
     # A real interrupted run: `helm upgrade --wait` on an image that never becomes Ready, killed (SIGKILL,
     # as a lost AWX job or CI runner would) once it has applied the new StatefulSet and is waiting.
     # Helm has then written the release record as pending-upgrade and never gets to update it.

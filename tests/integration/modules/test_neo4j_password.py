@@ -6,16 +6,13 @@ password): the shared server's password never changes under other tests.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import neo4j
 import pytest
 
 from testenv_client import localhost_play, run_playbook
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testenv"))
-from components.neo4j_server import private_instance  # noqa: E402  pylint: disable=wrong-import-position
+from testenv.components.neo4j_server import private_instance
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 Proves: the ServiceAccount, script ConfigMap, CronJob and on-demand Job render with the ServiceAccount,
 workload-identity label, schedule, env and volumes expected; a second install is changed=false; check mode
 creates nothing; a Community on-demand run stops the StatefulSet, runs the Job to completion and starts it
-again. Containers do not run on kwok: what they run is tested by test_backup_roundtrip.py.
+again. Containers do not run on kwok: what they run is tested by tests/integration/roles/test_backup_roundtrip.py.
 """
 
 from __future__ import annotations

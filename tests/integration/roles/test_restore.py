@@ -1,6 +1,6 @@
 """roles/restore against the kwok cluster and Azurite: the prod guard, the choice of the backup (never an
 incomplete one), the restore Job as rendered, and Neo4j scaled down then back. Containers do not run on kwok:
-the download + load steps are exercised for real by test_backup_roundtrip.py."""
+the download + load steps are exercised for real by tests/integration/roles/test_backup_roundtrip.py."""
 
 from __future__ import annotations
 

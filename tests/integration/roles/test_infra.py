@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -20,10 +19,9 @@ import pytest
 
 from testenv_client import localhost_play, run_playbook
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ARM_JSON = REPO / "roles" / "infra" / "files" / "arm" / "main.json"
-sys.path.insert(0, str(REPO / "tests" / "testenv" / "arm_double"))
-from client import ArmDoubleClient, count_ops, module_defaults  # noqa: E402  pylint: disable=wrong-import-position
+from testenv.arm_double.client import ArmDoubleClient, count_ops, module_defaults
 
 WRITES = ("PUT", "PATCH", "DELETE")
 EXPECTED_OUTPUTS = {"clusterName", "resourceGroup", "oidcIssuerUrl", "storageAccountName", "blobEndpoint",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "roles" / "neo4j" / "files" / "chart"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 
