@@ -233,8 +233,46 @@ def test_password_never_printed(kube, namespace):
     assert PASSWORD[6:] not in output
 
 
-def test_bad_inputs_fail_before_anything_is_applied(kube, namespace):
-    result = deploy(kube, namespace, neo4j_servers=3)
+BAD_INPUTS = {
+    "volume size without unit": ({"neo4j_volumes": {"data": 10}}, "Assert the neo4j_volumes sizes are whole Gi or Ti",
+                                 ["neo4j_volumes.data is '10'", "whole number of Gi or Ti"]),
+    "volume sizes in other forms": ({"neo4j_volumes": {"data": "1.5Gi", "logs": "500M", "import": "abc"}},
+                                    "Assert the neo4j_volumes sizes are whole Gi or Ti",
+                                    ["neo4j_volumes.data is '1.5Gi', neo4j_volumes.logs is '500M', "
+                                     "neo4j_volumes.import is 'abc':"]),
+    "no data volume": ({"neo4j_volumes": {"logs": "8Gi"}}, "Assert neo4j_volumes has a data volume",
+                       ["neo4j_volumes has no 'data' size (it has: logs)"]),
+    "unknown volume": ({"neo4j_volumes": {"data": "8Gi", "scratch": "1Gi"}},
+                       "Assert neo4j_volumes names only volumes the chart mounts",
+                       ["neo4j_volumes names 'scratch'", "only data, logs, backups and import"]),
+    "release name": ({"neo4j_release_name": "Graph_1"}, "Assert neo4j_release_name is a DNS label",
+                     ["neo4j_release_name is 'Graph_1'", "at most 40 characters"]),
+    "namespace": ({"neo4j_namespace": "Neo4j"}, "Assert neo4j_namespace is a DNS label",
+                  ["neo4j_namespace is 'Neo4j'"]),
+    "cluster on community": ({"neo4j_servers": 3}, "Assert neo4j_servers fits neo4j_edition",
+                             ["neo4j_servers is 3 with neo4j_edition community",
+                              "neo4j_servers is 1, or 3+ with neo4j_edition enterprise"]),
+    "two servers": ({"neo4j_servers": 2, "neo4j_edition": "enterprise", "neo4j_accept_license_agreement": "eval"},
+                    "Assert neo4j_servers fits neo4j_edition", ["neo4j_servers is 2 with neo4j_edition enterprise"]),
+    "licence": ({"neo4j_edition": "enterprise"}, "Assert the licence is accepted for Enterprise",
+                ["neo4j_accept_license_agreement is 'no' with neo4j_edition enterprise", "yes", "eval"]),
+    "public load balancer": ({"neo4j_load_balancer_enabled": True, "neo4j_load_balancer_internal": False},
+                             "Assert a public load balancer has source ranges",
+                             ["neo4j_load_balancer_source_ranges is empty while the load balancer is public"]),
+    "disk SKU": ({"neo4j_storage_sku": "UltraSSD_LRS"}, "Validating arguments against arg spec",
+                 ["neo4j_storage_sku must be one of", "got: UltraSSD_LRS"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_inputs_fail_before_anything_is_applied(kube, namespace, case):
+    overrides, task, expected = BAD_INPUTS[case]
+    result = deploy(kube, namespace, **overrides)
     assert result.rc != 0
-    assert "neo4j_servers is 1, or 3+ with neo4j_edition enterprise" in result.task("Assert the inputs")["msg"]
+    failed = result.failed_tasks()
+    assert len(failed) == 1 and task in failed[0][1], failed  # one rule, one failure
+    message = result.task(task)["msg"]
+    for part in expected:
+        assert part in message, message
+    assert result.changed() == 0
     assert kubectl(kube, "get", "namespace", namespace, check=False).returncode != 0
