@@ -130,3 +130,28 @@ def test_pod_never_ready_and_unhealthy_neo4j_are_named(env, namespace):
         assert "required database 'reports' does not exist" in health["msg"]
     finally:
         apply(env, ready, [], state="absent")
+
+
+BAD_INPUTS = {
+    "namespace": ({"validate_namespace": ""}, "Assert validate_namespace is set", "validate_namespace is empty"),
+    "selector": ({"validate_selector_labels": {}}, "Assert validate_selector_labels is set",
+                 "validate_selector_labels is empty"),
+    "rollout timeout": ({"validate_rollout_timeout": -1}, "Assert validate_rollout_timeout is 0 or more",
+                        "validate_rollout_timeout is -1"),
+    "latency samples": ({"validate_latency_samples": 0}, "Assert validate_latency_samples is 1 or more",
+                        "validate_latency_samples is 0"),
+    "bolt uri": ({"validate_bolt_uri": "http://127.0.0.1:7474"}, "Assert validate_bolt_uri is a Bolt URI",
+                 "validate_bolt_uri is 'http://127.0.0.1:7474': with validate_neo4j_health it must be a bolt://"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_inputs_fail_first_naming_the_variable_and_value(env, case):
+    role_vars, task, expected = BAD_INPUTS[case]
+    result = validate(env, **{"validate_bolt_uri": env["NEO4J_URI"], **role_vars})
+    assert result.rc != 0
+    failed = result.failed_tasks()
+    assert len(failed) == 1 and task in failed[0][1], failed
+    assert expected in result.task(task)["msg"]
+    assert not [name for name, _ in result.tasks() if "Read the" in name or "Wait for" in name], \
+        "nothing is read before the inputs are checked"
