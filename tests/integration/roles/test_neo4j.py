@@ -223,6 +223,19 @@ def test_cluster_lands_on_neo4j_pool_spread_across_nodes_and_zones(kube, namespa
                   neo4j_servers=3, neo4j_zone_spread="DoNotSchedule").changed() == 0
 
 
+def test_name_override_names_the_statefulset_the_role_waits_for(kube, namespace):
+    # The chart names its resources <release>-<nameOverride>; the role must wait for and publish that name.
+    overrides = {"neo4j_values_extra": {"nameOverride": "db"}}
+    result = deploy(kube, namespace, **overrides)
+    assert result.rc == 0, result.failed_tasks()
+    sts = get(kube, namespace, "statefulset", f"{RELEASE}-db")
+    assert sts["status"]["readyReplicas"] == 1
+    facts = result.task("Publish the endpoints")["ansible_facts"]
+    assert facts["neo4j_bolt_uri"] == f"neo4j://{RELEASE}-db.{namespace}.svc.cluster.local:7687"
+    again = deploy(kube, namespace, **overrides)
+    assert again.rc == 0 and again.changed() == 0, again.changed_tasks()
+
+
 def test_password_never_printed(kube, namespace):
     result = deploy(kube, namespace, verbosity=3, json_output=False)
     assert result.rc == 0, result.stdout[-3000:]
