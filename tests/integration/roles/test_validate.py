@@ -153,5 +153,5 @@ def test_bad_inputs_fail_first_naming_the_variable_and_value(env, case):
     failed = result.failed_tasks()
     assert len(failed) == 1 and task in failed[0][1], failed
     assert expected in result.task(task)["msg"]
-    assert not [name for name, _ in result.tasks() if "Read the" in name or "Wait for" in name], \
+    assert not [name for name, _result in result.tasks() if "Read the" in name or "Wait for" in name], \
         "nothing is read before the inputs are checked"
