@@ -1,21 +1,44 @@
-"""Helpers for tests: bring the test environment up, run ansible-playbook against it, read results."""
+"""The harness shared by the tests and the bench: bring the test environment up, run ansible-playbook against
+it and read its results, kubectl/helm against the test cluster, and the ARM test double's client (the shared
+double, or a private one of its own).
+
+    env = bring_up(("kube", "neo4j"))
+    result = run_playbook(localhost_play([...]), env=env)          # PlaybookResult
+    result.task("Deploy").get("changed"); result.timed_task("Deploy").seconds; result.wall
+    with private_arm_double(tmp_path / "arm", env["KUBECONFIG"]) as arm:   # own port, CA, secret and state
+        arm.client.reset(state=True); run_playbook(..., env={**env, **arm.env})
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from testenv.arm_double.client import ArmDoubleClient, count_ops
+from testenv.arm_double.client import module_defaults as arm_module_defaults
+from testenv.components import arm as arm_component
+from testenv.components.base import kill_group
+
+__all__ = ["ArmDoubleClient", "FILES", "NEO4J_STATEFULSET", "PlaybookResult", "PrivateArmDouble", "REPO",
+           "RunningPlaybook", "TimedTask", "ansible_env", "bring_up", "count_ops", "delete_namespace", "helm",
+           "kube_namespace", "kubectl", "localhost_play", "private_arm_double", "run_playbook", "start_playbook"]
 
 REPO = Path(__file__).resolve().parents[1]
 TESTENV = REPO / "tests" / "testenv" / "testenv.py"
 FILES = REPO / "tests" / "files"  # data files the tests deploy (ARM templates, a smoke chart)
 STATE_DIR = Path(os.environ.get("TESTENV_STATE_DIR", REPO / ".testenv"))
+JSON_CALLBACK = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
 _LOCK = threading.Lock()
 _UP: set = set()
 
@@ -33,13 +56,52 @@ def bring_up(components=()) -> dict:
     return json.loads((STATE_DIR / "env.json").read_text())
 
 
-def kubectl(env: dict, *args, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """kubectl against the test cluster; with check, a failure raises with kubectl's own message."""
-    proc = subprocess.run([env["KUBECTL_BIN"], *args], input=input_text, capture_output=True, text=True,
-                          env={"KUBECONFIG": env["KUBECONFIG"], "PATH": env["PATH"]}, check=False, timeout=120)
+# ---------------------------------------------------------------------------------------------------------------
+# kubectl and helm against the test cluster
+# ---------------------------------------------------------------------------------------------------------------
+
+def _cluster_tool(binary: str, env: dict, args: tuple, input_text: str | None, check: bool, timeout: float,
+                  tool_env: dict) -> subprocess.CompletedProcess:
+    proc = subprocess.run([env[binary], *args], input=input_text, capture_output=True, text=True, check=False,
+                          env=tool_env, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
+        raise AssertionError(f"{Path(env[binary]).name} {' '.join(args)} failed: {proc.stderr}")
     return proc
+
+
+def kubectl(env: dict, *args, input_text: str | None = None, check: bool = True,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """kubectl against the test cluster; with check, a failure raises with kubectl's own message."""
+    return _cluster_tool("KUBECTL_BIN", env, args, input_text, check, timeout,
+                         {"KUBECONFIG": env["KUBECONFIG"], "PATH": env["PATH"]})
+
+
+def helm(env: dict, *args, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    """helm (with the test environment's plugins) against the test cluster; same contract as kubectl()."""
+    return _cluster_tool("HELM_BIN", env, args, None, check, timeout, {**os.environ, **env})
+
+
+def delete_namespace(env: dict, name: str, wait: bool = False) -> None:
+    """Delete a namespace and the volumes its claims left behind (the role's StorageClass retains disks)."""
+    kubectl(env, "delete", "namespace", name, "--ignore-not-found", f"--wait={str(wait).lower()}",
+            check=False, timeout=180)
+    pvs = kubectl(env, "get", "pv", "-o", "json", check=False)
+    if pvs.returncode != 0:
+        return
+    for pv in json.loads(pvs.stdout).get("items", []):
+        if (pv.get("spec", {}).get("claimRef") or {}).get("namespace") == name:
+            kubectl(env, "delete", "pv", pv["metadata"]["name"], "--wait=false", check=False)
+
+
+@contextlib.contextmanager
+def kube_namespace(env: dict, prefix: str):
+    """A fresh namespace `<prefix>-<6 hex>` for the block; deleted (with its retained volumes) afterwards."""
+    name = f"{prefix}-{os.urandom(3).hex()}"
+    kubectl(env, "create", "namespace", name)
+    try:
+        yield name
+    finally:
+        delete_namespace(env, name)
 
 
 # A minimal Neo4j-like StatefulSet (format with ns=<namespace>) for roles that act on an existing release.
@@ -61,49 +123,131 @@ spec:
 """
 
 
-class PlaybookResult:
-    """The outcome of one ansible-playbook run, read from the ansible.posix.json callback."""
+# ---------------------------------------------------------------------------------------------------------------
+# The ARM test double
+# ---------------------------------------------------------------------------------------------------------------
 
-    def __init__(self, proc: subprocess.CompletedProcess, data: dict | None):
+@dataclass
+class PrivateArmDouble:
+    """An ARM test double started for one caller: `env` holds the TESTENV_* variables inventories/local and
+    module_defaults() read, pointing at it."""
+
+    env: dict
+    client: ArmDoubleClient
+
+    @property
+    def auth(self) -> dict:
+        """Options for `module_defaults: group/neo4j_azure.aks.azure`."""
+        return arm_module_defaults(self.env)
+
+
+@contextlib.contextmanager
+def private_arm_double(workdir: Path, kubeconfig: str = ""):
+    """A double of its own (port, CA, secret, state) for the block: resets and timing profiles disturb nobody."""
+    instance = arm_component.launch(Path(workdir), kubeconfig)
+    try:
+        yield PrivateArmDouble(instance["env"], ArmDoubleClient(instance["env"]))
+    finally:
+        kill_group(instance["pid"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ansible-playbook
+# ---------------------------------------------------------------------------------------------------------------
+
+def _epoch(stamp: str) -> float:
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class TimedTask:
+    """One task on one host, with its duration from the json callback."""
+
+    name: str
+    path: str
+    host: str
+    seconds: float
+    end: float | None  # epoch seconds
+    result: dict
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.get("changed"))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.result.get("failed") or self.result.get("unreachable"))
+
+
+class PlaybookResult:
+    """The outcome of one ansible-playbook run, read from the ansible.posix.json callback; `wall` is the seconds
+    from process start to exit."""
+
+    def __init__(self, proc: subprocess.CompletedProcess, data: dict | None, wall: float = 0.0):
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
         self.data = data or {}
+        self.wall = wall
 
     @property
     def stats(self) -> dict:
         return self.data.get("stats", {})
 
-    def changed(self, host: str = "localhost") -> int:
+    def changed(self, host: str | None = "localhost") -> int:
+        """Changed tasks of host (of every host with host=None)."""
+        if host is None:
+            return sum(s.get("changed", 0) for s in self.stats.values())
         return self.stats.get(host, {}).get("changed", 0)
 
-    def tasks(self, host: str = "localhost") -> list[tuple[str, dict]]:
+    def timed_tasks(self, host: str | None = None) -> list[TimedTask]:
+        """Every task result in run order (of one host, or all), with its duration."""
         out = []
         for play in self.data.get("plays", []):
             for task in play.get("tasks", []):
-                if host in task.get("hosts", {}):
-                    out.append((task["task"]["name"], task["hosts"][host]))
+                duration = task["task"].get("duration", {})
+                end = _epoch(duration["end"]) if "end" in duration else None
+                seconds = end - _epoch(duration["start"]) if end is not None else 0.0
+                for task_host, res in task.get("hosts", {}).items():
+                    if host is None or task_host == host:
+                        out.append(TimedTask(task["task"]["name"], task["task"].get("path", ""), task_host,
+                                             seconds, end, res))
         return out
+
+    def tasks(self, host: str = "localhost") -> list[tuple[str, dict]]:
+        return [(t.name, t.result) for t in self.timed_tasks(host)]
+
+    def timed_task(self, name: str, host: str | None = None) -> TimedTask:
+        """The last task whose name contains `name`."""
+        matches = [t for t in self.timed_tasks(host) if name in t.name]
+        if not matches:
+            raise KeyError(f"no task named like {name!r} (rc={self.rc}); tasks: "
+                           f"{[t.name for t in self.timed_tasks(host)]}; {self.failure()}")
+        return matches[-1]
 
     def task(self, name: str, host: str = "localhost") -> dict:
         """The result of the last task whose name contains `name`."""
-        matches = [res for task_name, res in self.tasks(host) if name in task_name]
-        if not matches:
-            raise KeyError(f"no task named like {name!r}; tasks: {[task_name for task_name, _result in self.tasks(host)]}")
-        return matches[-1]
+        return self.timed_task(name, host).result
 
     def changed_tasks(self, host: str = "localhost") -> list[str]:
         return [name for name, res in self.tasks(host) if res.get("changed")]
 
     def failed_tasks(self) -> list[tuple[str, str, str]]:
         """(host, task name, message) of every failed task, to say why a run failed."""
-        out = []
-        for play in self.data.get("plays", []):
-            for task in play.get("tasks", []):
-                for host, res in task.get("hosts", {}).items():
-                    if res.get("failed") or res.get("unreachable"):
-                        out.append((host, task["task"]["name"], str(res.get("msg", ""))[:1500]))
-        return out
+        return [(t.host, t.name, str(t.result.get("msg", ""))[:1500]) for t in self.timed_tasks() if t.failed]
+
+    def failure(self) -> str:
+        """Why the run failed, in one line: the first failed task and its message, else the output's tail."""
+        failed = [t for t in self.timed_tasks() if t.failed]
+        if failed:
+            res = failed[0].result
+            return f"{failed[0].name}: {res.get('msg') or res.get('stderr') or res}"[:1500]
+        return (self.stderr or self.stdout)[-1500:]
+
+    def require_ok(self, what: str) -> "PlaybookResult":
+        if self.rc != 0:
+            raise RuntimeError(f"{what} failed (rc={self.rc}): {self.failure()}")
+        return self
 
     def __repr__(self):
         return (f"PlaybookResult(rc={self.rc}, stats={self.stats}, failed={self.failed_tasks()}, "
@@ -127,6 +271,63 @@ def ansible_env(env: dict | None = None, extra: dict | None = None) -> dict:
     return merged
 
 
+class RunningPlaybook:
+    """An ansible-playbook process started by start_playbook(); wait() returns its PlaybookResult."""
+
+    def __init__(self, cmd: list, env: dict, workdir: tempfile.TemporaryDirectory, json_output: bool):
+        self._workdir, self._json = workdir, json_output
+        self._started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # pylint: disable=consider-using-with
+                                     text=True, env=env, cwd=REPO)
+
+    def wait(self, timeout: float = 1200) -> PlaybookResult:
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise
+        finally:
+            self._workdir.cleanup()
+        wall = time.perf_counter() - self._started
+        data = None
+        if self._json:
+            try:
+                data = json.loads(out[out.index("{"):])
+            except ValueError:
+                data = None
+        return PlaybookResult(subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err), data, wall)
+
+
+def start_playbook(playbook, env: dict | None = None, inventory: str | None = None, extra_vars: dict | None = None,
+                   check: bool = False, diff: bool = False, verbosity: int = 0, tags: str | None = None,
+                   json_output: bool = True, extra_env: dict | None = None) -> RunningPlaybook:
+    """Start a playbook (a path, or a list of plays written to a temp file) without waiting for it."""
+    workdir = tempfile.TemporaryDirectory()  # pylint: disable=consider-using-with  # removed by wait()
+    tmp = Path(workdir.name)
+    if not isinstance(playbook, (str, Path)):
+        path = tmp / "play.yml"
+        path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+        playbook = path
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook)]
+    cmd += ["-i", inventory or "localhost,"]
+    if extra_vars:
+        vars_file = tmp / "extra_vars.json"
+        vars_file.write_text(json.dumps(extra_vars))
+        cmd += ["-e", f"@{vars_file}"]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if tags:
+        cmd += ["--tags", tags]
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    extra = dict(JSON_CALLBACK) if json_output else {}
+    extra.update(extra_env or {})
+    return RunningPlaybook(cmd, ansible_env(env, extra), workdir, json_output)
+
+
 def run_playbook(playbook, env: dict | None = None, inventory: str | None = None, extra_vars: dict | None = None,
                  check: bool = False, diff: bool = False, verbosity: int = 0, tags: str | None = None,
                  json_output: bool = True, timeout: int = 1200, extra_env: dict | None = None) -> PlaybookResult:
@@ -135,37 +336,9 @@ def run_playbook(playbook, env: dict | None = None, inventory: str | None = None
     json_output=False keeps the default callback, for tests that read the human output (-vvv greps).
     extra_env overrides the harness's own settings (e.g. ANSIBLE_COLLECTIONS_PATH of an installed copy).
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        if not isinstance(playbook, (str, Path)):
-            path = Path(tmp) / "play.yml"
-            path.write_text(yaml.safe_dump(playbook, sort_keys=False))
-            playbook = path
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook)]
-        cmd += ["-i", inventory or "localhost,"]
-        if extra_vars:
-            vars_file = Path(tmp) / "extra_vars.json"
-            vars_file.write_text(json.dumps(extra_vars))
-            cmd += ["-e", f"@{vars_file}"]
-        if check:
-            cmd.append("--check")
-        if diff:
-            cmd.append("--diff")
-        if tags:
-            cmd += ["--tags", tags]
-        if verbosity:
-            cmd.append("-" + "v" * verbosity)
-        extra = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"} \
-            if json_output else {}
-        extra.update(extra_env or {})
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(env, extra), cwd=REPO,
-                              timeout=timeout, check=False)
-    data = None
-    if json_output:
-        try:
-            data = json.loads(proc.stdout[proc.stdout.index("{"):])
-        except ValueError:
-            data = None
-    return PlaybookResult(proc, data)
+    return start_playbook(playbook, env=env, inventory=inventory, extra_vars=extra_vars, check=check, diff=diff,
+                          verbosity=verbosity, tags=tags, json_output=json_output,
+                          extra_env=extra_env).wait(timeout)
 
 
 def localhost_play(tasks: list, name: str = "test", gather_facts: bool = False, vars_: dict | None = None,

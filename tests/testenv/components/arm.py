@@ -67,48 +67,56 @@ def _write_certificates(workdir: Path) -> tuple:
     return ca_file, cert_file, key_file
 
 
+def launch(workdir: Path, kubeconfig: str = "") -> dict:
+    """Start one double with its state in workdir (fresh CA, port and secret); return its pid, port and the
+    TESTENV_* variables that point clients at it. The shared instance and private ones (the bench's, a test's
+    that resets state) start the same way."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_file = workdir / "arm.log"
+    ca_file, cert_file, key_file = _write_certificates(workdir)
+    port = free_port()
+    endpoint = f"https://127.0.0.1:{port}"
+    config = {
+        "port": port,
+        "endpoint": endpoint,
+        "cert_file": str(cert_file),
+        "key_file": str(key_file),
+        "subscription_id": SUBSCRIPTION_ID,
+        "tenant_id": TENANT_ID,
+        "client_id": CLIENT_ID,
+        "client_secret": "arm-double-" + secrets.token_urlsafe(24),
+        "federated_token": "federated-" + secrets.token_urlsafe(24),
+        "kubeconfig": kubeconfig,
+        "retry_after": 1,
+    }
+    config_file = workdir / "config.json"
+    config_file.write_text(json.dumps(config, indent=2))
+    os.chmod(config_file, 0o600)
+    pid = spawn([sys.executable, SERVER, "--config", config_file], log_file)
+    wait_until(lambda: port_open(port), 30, "arm: the ARM test double did not open its port", log_file, pid)
+    return {
+        "pid": pid,
+        "port": port,
+        "env": {
+            "TESTENV_ARM_ENDPOINT": endpoint,
+            "TESTENV_ARM_CA_BUNDLE": str(ca_file),
+            "TESTENV_AZURE_AUTHORITY": endpoint,
+            "TESTENV_AZURE_TENANT_ID": TENANT_ID,
+            "TESTENV_AZURE_CLIENT_ID": CLIENT_ID,
+            "TESTENV_AZURE_CLIENT_SECRET": config["client_secret"],
+            "TESTENV_AZURE_FEDERATED_TOKEN": config["federated_token"],
+            "TESTENV_AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
+            "TESTENV_ARM_RUN_ID": uuid.uuid4().hex[:8],
+        },
+    }
+
+
 class ArmDouble(Component):
     name = "arm"
 
     def start(self, ctx: Context) -> dict:
-        workdir = ctx.component_dir(self.name)
-        log_file = workdir / "arm.log"
-        ca_file, cert_file, key_file = _write_certificates(workdir)
-        port = free_port()
-        endpoint = f"https://127.0.0.1:{port}"
-        config = {
-            "port": port,
-            "endpoint": endpoint,
-            "cert_file": str(cert_file),
-            "key_file": str(key_file),
-            "subscription_id": SUBSCRIPTION_ID,
-            "tenant_id": TENANT_ID,
-            "client_id": CLIENT_ID,
-            "client_secret": "arm-double-" + secrets.token_urlsafe(24),
-            "federated_token": "federated-" + secrets.token_urlsafe(24),
-            "kubeconfig": ctx.env.get("KUBECONFIG", ""),
-            "retry_after": 1,
-        }
-        config_file = workdir / "config.json"
-        config_file.write_text(json.dumps(config, indent=2))
-        os.chmod(config_file, 0o600)
-        pid = spawn([sys.executable, SERVER, "--config", config_file], log_file)
-        wait_until(lambda: port_open(port), 30, "arm: the ARM test double did not open its port", log_file, pid)
-        return {
-            "pids": [pid],
-            "port": port,
-            "env": {
-                "TESTENV_ARM_ENDPOINT": endpoint,
-                "TESTENV_ARM_CA_BUNDLE": str(ca_file),
-                "TESTENV_AZURE_AUTHORITY": endpoint,
-                "TESTENV_AZURE_TENANT_ID": TENANT_ID,
-                "TESTENV_AZURE_CLIENT_ID": CLIENT_ID,
-                "TESTENV_AZURE_CLIENT_SECRET": config["client_secret"],
-                "TESTENV_AZURE_FEDERATED_TOKEN": config["federated_token"],
-                "TESTENV_AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
-                "TESTENV_ARM_RUN_ID": uuid.uuid4().hex[:8],
-            },
-        }
+        instance = launch(ctx.component_dir(self.name), ctx.env.get("KUBECONFIG", ""))
+        return {"pids": [instance["pid"]], "port": instance["port"], "env": instance["env"]}
 
     def is_running(self, ctx: Context, state: dict) -> bool:
         return super().is_running(ctx, state) and port_open(state.get("port", 0))

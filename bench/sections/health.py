@@ -1,0 +1,117 @@
+"""Section 3, health: what one neo4j_health check costs next to a bare driver `RETURN 1`, and how long the
+module takes (wait: true, default backoff) to see a server that became ready (a private Neo4j)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from measure import PLAYBOOKS, Bench, Section, log, summarize
+from report import Panel, fmt, table
+from testenv.components.neo4j_server import Neo4jInstance
+from testenv_client import run_playbook, start_playbook
+
+HEALTH_TASK = "Check Neo4j with neo4j_health"
+
+
+def bare_return_one(uri: str, password: str) -> float:
+    import neo4j  # pylint: disable=import-outside-toplevel
+    started = time.perf_counter()
+    with neo4j.GraphDatabase.driver(uri, auth=("neo4j", password), connection_timeout=5) as driver:
+        driver.execute_query("RETURN 1")
+    return time.perf_counter() - started
+
+
+def bare_return_one_process(uri: str, password: str) -> float:
+    """The same in a fresh interpreter: Python start-up and the driver import included, as in a module run."""
+    code = ("import os, neo4j\n"
+            "with neo4j.GraphDatabase.driver(os.environ['B_URI'], auth=('neo4j', os.environ['B_PW'])) as d:\n"
+            "    d.execute_query('RETURN 1')\n")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "B_URI": uri, "B_PW": password})
+    return time.perf_counter() - started
+
+
+def one_check(bench: Bench) -> dict:
+    """One check on the shared server (read-only): the module's task time vs a bare driver RETURN 1."""
+    env, samples = bench.env, []
+    for rep in range(bench.runs):
+        run = run_playbook(PLAYBOOKS / "health.yml", env=env, extra_vars={
+            "bench_neo4j_uri": env["NEO4J_URI"], "bench_neo4j_password": env["NEO4J_PASSWORD"],
+            "bench_wait": False}, timeout=1800).require_ok("health once")
+        health = run.timed_task(HEALTH_TASK)
+        sample = {"module_task_s": health.seconds, "noop_module_task_s": run.timed_task("ping").seconds,
+                  "bare_driver_s": bare_return_one(env["NEO4J_URI"], env["NEO4J_PASSWORD"]),
+                  "bare_process_s": bare_return_one_process(env["NEO4J_URI"], env["NEO4J_PASSWORD"]),
+                  "reported_latency_ms": (health.result.get("latency_ms") or {}).get("median"),
+                  "playbook_wall_s": run.wall}
+        sample["overhead_s"] = sample["module_task_s"] - sample["bare_driver_s"]
+        samples.append(sample)
+        log(f"health once #{rep + 1}: module {health.seconds:.2f}s, bare {sample['bare_driver_s']:.3f}s")
+    return summarize(samples)
+
+
+def detection(bench: Bench) -> dict:
+    """The module waits (default backoff) on a private server that is started meanwhile."""
+    inst = Neo4jInstance.create(bench.tmp / "neo4j")
+    samples = []
+    try:
+        for rep in range(bench.runs):
+            inst.stop()
+            waiting = start_playbook(PLAYBOOKS / "health.yml", env=bench.env, extra_vars={
+                "bench_neo4j_uri": inst.uri, "bench_neo4j_password": inst.password, "bench_wait": True})
+            time.sleep(3)  # the module is probing an unreachable server by now
+            inst.start()  # returns once a RETURN 1 succeeds on the default database (polled every 0.25 s)
+            reachable = time.time()
+            task = waiting.wait(timeout=400).require_ok("health wait").timed_task(HEALTH_TASK)
+            samples.append({"detection_delay_s": task.end - reachable,
+                            "server_start_to_ready_s": reachable - (task.end - task.seconds),
+                            "probes": task.result.get("attempts")})
+            log(f"health detection #{rep + 1}: {samples[-1]['detection_delay_s']:.2f}s")
+    finally:
+        inst.stop()
+    return summarize(samples)
+
+
+def measure(bench: Bench):
+    result = {"one check": one_check(bench)}
+    if not bench.quick:
+        result["detection"] = detection(bench)
+    yield "health", result
+
+
+def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argument
+    health = results["health"]
+    one = health["one check"]
+    rows = [["neo4j_health task (one check, shared server)", fmt(one["module_task_s"], digits=3)],
+            ["bare driver: connect + RETURN 1 + close (in-process)", fmt(one["bare_driver_s"], digits=3)],
+            ["bare driver in a fresh `python -c` (start-up + import + the same)", fmt(one["bare_process_s"], digits=3)],
+            ["overhead of one check (task - bare driver)", fmt(one["overhead_s"], digits=3)],
+            ["any module run here (ansible.builtin.ping task)", fmt(one["noop_module_task_s"], digits=3)]]
+    if "detection" in health:
+        det = health["detection"]
+        rows += [["detection delay: server answers RETURN 1 -> neo4j_health (wait, default backoff 1 s doubling to "
+                  "15 s) succeeds", fmt(det["detection_delay_s"], digits=2)],
+                 ["(task start to server ready: how long the module had been waiting)",
+                  fmt(det["server_start_to_ready_s"], digits=2)]]
+    return ["## 3. Health", ""] + table(["figure", "seconds"], rows) + [""]
+
+
+def panels(results: dict) -> list:
+    one = results["health"]["one check"]
+    labels = ["neo4j_health", "ping module", "bare driver"]
+    stats = [one["module_task_s"], one["noop_module_task_s"], one["bare_driver_s"]]
+    if "detection" in results["health"]:
+        labels.append("detection delay")
+        stats.append(results["health"]["detection"]["detection_delay_s"])
+    return [Panel("Health check", labels, [stats], ["seconds"], "seconds")]
+
+
+METHOD = """\
+- Health: "one check" runs neo4j_health (no write probe) on the shared server; detection delay uses a
+  private server: the module starts waiting, then the server is started; "reachable" is when the server first
+  answers RETURN 1 (polled every 0.25 s) and the delay ends at the end of the module's task."""
+
+SECTION = Section(name="health", needs=("neo4j",), measure=measure, markdown=markdown, panels=panels, method=METHOD)
