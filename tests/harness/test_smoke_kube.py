@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 
-from testenv_client import FILES, kubectl, localhost_play, run_playbook
+from testenv_client import FILES, kube_namespace, kubectl, localhost_play, run_playbook
 
 
 
@@ -30,10 +29,8 @@ def wait_for(predicate, timeout=60, what="condition"):
 
 @pytest.fixture()
 def namespace(env):
-    name = f"smoke-{uuid.uuid4().hex[:6]}"
-    kubectl(env, "create", "namespace", name)
-    yield name
-    kubectl(env, "delete", "namespace", name, "--wait=false", check=False)
+    with kube_namespace(env, "smoke") as name:
+        yield name
 
 
 def test_cluster_reports_kubernetes_1_36_and_aks_like_nodes(env):
