@@ -10,7 +10,6 @@ import pytest
 from testenv_client import FILES, kube_namespace, kubectl, localhost_play, run_playbook
 
 
-
 @pytest.fixture(scope="module")
 def env(testenv_for):
     return testenv_for("kube")
