@@ -1,5 +1,6 @@
 """Section 1, Azure: the infra role, bicep_deployment alone and azure.azcollection's azure_rm_deployment, all
-deploying roles/infra/files/arm/main.json with inventories/local's parameters, on a private ARM test double
+deploying roles/infra/files/bicep/main.json (main.bicep as the Bicep CLI compiles it, make bicep-build) with
+inventories/local's parameters, on a private ARM test double
 under two LRO timing profiles; requests counted from the double's request log."""
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def measure_profile(bench: Bench, profile: str, runs: int) -> dict:
             timing = set_timing(arm.client, profile)
             for variant, (path, task_name) in VARIANTS.items():
                 rg = f"bench-{re.sub('[^a-z]', '', variant)[:12]}-{rep}"
-                extra = {"bench_resource_group": rg, "infra_template_file": str(REPO / "roles/infra/files/arm/main.json"),
+                extra = {"bench_resource_group": rg, "infra_template_file": str(REPO / "roles/infra/files/bicep/main.json"),
                          "infra_kubeconfig_path": str(bench.tmp / f"kubeconfig-{rg}"),
                          "bench_params_file": str(params_file), "bench_azure_auth": arm.auth,
                          "bench_azcollection_python": str(AZCOLLECTION_VENV / "bin" / "python"),
@@ -224,7 +225,7 @@ def summary_table(results: dict) -> list:
 def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argument
     if "azure" not in results:
         return []
-    lines = ["## 1. Azure: infra template (roles/infra/files/arm/main.json, inventories/local parameters)", ""]
+    lines = ["## 1. Azure: infra template (roles/infra/files/bicep/main.json, inventories/local parameters)", ""]
     if "azure_like" in results:
         lines += [PROFILES_NOTE, "", "### 1a. ARM double timing profile \"instant\" (every long-running "
                   "operation ends at its first poll)", ""]

@@ -30,7 +30,7 @@ def measure(bench: Bench):
             ns = f"bench-site-{suffix}-{rep}"
             extra = {"neo4j_namespace": ns, "validate_namespace": ns, "backup_namespace": ns,
                      "infra_backup_namespace": ns, "infra_kubeconfig_path": str(bench.tmp / f"site-{rep}.kubeconfig"),
-                     "infra_template_file": str(REPO / "roles/infra/files/arm/main.json")}
+                     "infra_template_file": str(REPO / "roles/infra/files/bicep/main.json")}
             for phase in PHASES:
                 run = run_playbook(REPO / "playbooks/site.yml", env={**bench.env, **arm.env}, extra_vars=extra,
                                    inventory=str(REPO / "inventories/local"), timeout=1800)

@@ -24,6 +24,8 @@ echo "$(cat kubectl.sha)  kubectl" | sha256sum -c -
 install -m 0755 kubectl /usr/local/bin/kubectl
 
 fetch "https://github.com/Azure/bicep/releases/download/${BICEP_VERSION}/bicep-linux-x64" bicep
+# The same build the tests run (../shared/tools/bicep, see its README for the checksum).
+echo "${BICEP_SHA256}  bicep" | sha256sum -c -
 install -m 0755 bicep /usr/local/bin/bicep
 bicep --version
 

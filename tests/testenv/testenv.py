@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from components import COMPONENTS  # noqa: E402  pylint: disable=wrong-import-position
 from components.base import Context, TestEnvError, read_json  # noqa: E402  pylint: disable=wrong-import-position
+from bicep_cli import bicep_env  # noqa: E402  pylint: disable=wrong-import-position
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,10 +55,12 @@ def write_env_files(ctx: Context, state: dict) -> None:
     env = {"TESTENV_STATE_DIR": str(ctx.state_dir), "TESTENV_BIN_DIR": str(ctx.bin_dir)}
     for name in COMPONENTS:
         env.update(state.get(name, {}).get("env", {}))
-    path_value = f"{ctx.bin_dir}:{os.environ.get('PATH', '')}"
+    env.update(bicep_env())  # the real Bicep CLI (tests/testenv/bicep_cli.py): .bicep templates compile
+    path_dirs = ":".join([str(ctx.bin_dir)] + ([str(Path(env["BICEP_BIN"]).parent)] if "BICEP_BIN" in env else []))
+    path_value = f"{path_dirs}:{os.environ.get('PATH', '')}"
     lines = ["# Written by tests/testenv/testenv.py; source it: . .testenv/env.sh"]
     lines += [f"export {k}={shlex.quote(str(v))}" for k, v in sorted(env.items())]
-    lines.append(f'export PATH={shlex.quote(str(ctx.bin_dir))}:"$PATH"')
+    lines.append(f'export PATH={shlex.quote(path_dirs)}:"$PATH"')
     (ctx.state_dir / "env.sh").write_text("\n".join(lines) + "\n")
     (ctx.state_dir / "env.json").write_text(json.dumps({**env, "PATH": path_value}, indent=2, sort_keys=True))
     os.chmod(ctx.state_dir / "env.sh", 0o600)

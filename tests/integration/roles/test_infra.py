@@ -1,6 +1,7 @@
 """roles/infra end to end against the ARM test double and the kwok cluster.
 
-No Bicep CLI is reachable here, so the role deploys its ARM JSON twin (infra_template_file). Proves: check
+The role deploys what users deploy: its files/bicep/main.bicep, compiled by the real Bicep CLI (the test
+environment puts it on PATH; tests/testenv/bicep_cli.py). Proves: check
 mode on an empty subscription shows the resource group creation and sends no write; apply creates the
 group and deploys (outputs published as `infra_outputs`, kubeconfig written with mode 0600 and working with
 kubectl against the kwok cluster); a second run reports changed=false and sends no write request; check
@@ -13,14 +14,11 @@ import os
 import stat
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from testenv_client import localhost_play, run_playbook
 
-REPO = Path(__file__).resolve().parents[3]
-ARM_JSON = REPO / "roles" / "infra" / "files" / "arm" / "main.json"
 from testenv.arm_double.client import ArmDoubleClient, count_ops, module_defaults
 
 WRITES = ("PUT", "PATCH", "DELETE")
@@ -36,9 +34,12 @@ def env(testenv_for):
     return testenv_for("arm")
 
 
-def writes(requests: list) -> list:
-    # POSTs to what-if/validate/list*Credential read; only these methods change ARM state.
-    return [f"{r['method']} {r['path']}" for r in requests if r["method"] in WRITES]
+def writes(requests: list, rg: str) -> list:
+    """Writes to the test's own resource group: other tests share the double at the same time. POSTs to
+    what-if/validate/list*Credential read; only these methods change ARM state."""
+    own = f"/resourcegroups/{rg.lower()}"
+    return [f"{r['method']} {r['path']}" for r in requests
+            if r["method"] in WRITES and own + "/" in r["path"].lower() + "/"]
 
 
 def skip_on_deferred_reference_gap(result, rg):
@@ -67,7 +68,6 @@ def infra_play(env, rg, kubeconfig):
             "infra_resource_group": rg,
             "infra_name_prefix": "neo",
             "infra_environment": "it",
-            "infra_template_file": str(ARM_JSON),
             "infra_api_server_authorized_ip_ranges": ["203.0.113.0/24"],
             "infra_data_allowed_ip_ranges": ["203.0.113.10/32"],
             "infra_kubeconfig_path": str(kubeconfig),
@@ -88,7 +88,7 @@ def test_infra_role_check_apply_rerun(env, tmp_path):
     deploy = check.task("Deploy the resource group and the infrastructure template")
     assert deploy["changed"] and deploy.get("resource_group_created")
     check_requests = arm.requests(seq)
-    assert not writes(check_requests), "check mode wrote to ARM"
+    assert not writes(check_requests, rg), "check mode wrote to ARM"
     print(f"\nARM requests, check mode on an empty subscription: {len(check_requests)} {count_ops(check_requests)}")
     assert not kubeconfig.exists()
     assert rg not in {g["name"] for g in arm.state()["resourceGroups"]}
@@ -114,12 +114,12 @@ def test_infra_role_check_apply_rerun(env, tmp_path):
     assert second.rc == 0, second
     second_requests = arm.requests(seq)
     assert second.changed() == 0, second.changed_tasks()
-    assert not writes(second_requests), writes(second_requests)
+    assert not writes(second_requests, rg), writes(second_requests, rg)
 
     seq = arm.last_seq()
     recheck = run_playbook(play, env=env, check=True, diff=True)
     assert recheck.rc == 0 and recheck.changed() == 0, recheck.changed_tasks()
-    assert not writes(arm.requests(seq))
+    assert not writes(arm.requests(seq), rg)
 
     print(f"\nARM requests, first run: {len(first_requests)} {count_ops(first_requests)}")
     print(f"ARM requests, no-op re-run: {len(second_requests)} {count_ops(second_requests)}")

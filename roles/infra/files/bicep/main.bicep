@@ -2,7 +2,10 @@
 // workload identity. Deployed at resource group scope: the infra role creates the resource group first,
 // with an explicit location, so this template needs rights on that group only (no subscription-wide
 // deployment permission) and ARM what-if stays scoped to it.
-// Parameters come from the infra role's variables (no .bicepparam file).
+// Parameters come from the infra role's variables; roles/infra/files/environments holds, per inventory, the
+// parameters the role composes, a .bicepparam that loads them and the `bicep snapshot` of the result.
+// Every module name, resource name, condition and scope below is known before the deployment starts (no
+// module takes another module's outputs), so ARM what-if evaluates every module instead of skipping it.
 targetScope = 'resourceGroup'
 
 @description('Azure region of every resource.')
@@ -19,7 +22,7 @@ param namePrefix string
 param environment string
 
 @description('Tags applied to every resource.')
-param tags object = {}
+param tags { *: string } = {}
 
 @description('Kubernetes version; empty: the region default.')
 param kubernetesVersion string = ''
@@ -32,8 +35,8 @@ param kubernetesVersion string = ''
 ])
 param aksSkuTier string = 'Standard'
 
-@description('Availability zones of the node pools; empty: no zones.')
-param availabilityZones array = [
+@description('Availability zones of the node pools, each 1, 2 or 3 (the infra role checks them); empty: no zones.')
+param availabilityZones string[] = [
   '1'
   '2'
   '3'
@@ -113,13 +116,13 @@ param dnsServiceIp string = '172.16.0.10'
 param networkPolicy string = 'cilium'
 
 @description('Object IDs of Entra ID groups given cluster-admin.')
-param adminGroupObjectIds array = []
+param adminGroupObjectIds string[] = []
 
 @description('Private API server (reachable from the VNet only).')
 param privateApiServer bool = false
 
 @description('CIDRs allowed to reach a public API server.')
-param authorizedIpRanges array = []
+param authorizedIpRanges string[] = []
 
 @description('Automatic Kubernetes upgrade channel.')
 @allowed([
@@ -137,6 +140,64 @@ param upgradeChannel string = 'patch'
   'Unmanaged'
 ])
 param nodeOsUpgradeChannel string = 'NodeImage'
+
+@description('Egress of the cluster: loadBalancer (outbound rules of the AKS load balancer), userAssignedNATGateway (a NAT gateway on the node subnet) or userDefinedRouting (all egress to egressNextHopIp).')
+@allowed([
+  'loadBalancer'
+  'userAssignedNATGateway'
+  'userDefinedRouting'
+])
+param outboundType string = 'loadBalancer'
+
+@description('Public IP addresses of the NAT gateway (userAssignedNATGateway).')
+@minValue(1)
+@maxValue(16)
+param natGatewayPublicIpCount int = 1
+
+@description('Idle timeout of NAT gateway flows, in minutes (userAssignedNATGateway).')
+@minValue(4)
+@maxValue(120)
+param natGatewayIdleTimeoutMinutes int = 4
+
+@description('Private IP of the firewall or appliance that takes all egress (userDefinedRouting).')
+param egressNextHopIp string = ''
+
+@description('Defender for Containers, reporting to the Log Analytics workspace.')
+param defenderEnabled bool = false
+
+@description('Image cleaner: removes unused, vulnerable images from the nodes.')
+param imageCleanerEnabled bool = true
+
+@description('Hours between image cleaner runs.')
+@minValue(24)
+@maxValue(2160)
+param imageCleanerIntervalHours int = 168
+
+@description('Planned maintenance windows, at most one per schedule (aksManagedAutoUpgradeSchedule, aksManagedNodeOSUpgradeSchedule); none: upgrades at any time.')
+@maxLength(2)
+param maintenanceWindows {
+  @description('Which upgrades the window holds.')
+  schedule: 'aksManagedAutoUpgradeSchedule' | 'aksManagedNodeOSUpgradeSchedule'
+
+  @description('Day the window opens.')
+  dayOfWeek: 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday' | 'Sunday'
+
+  @description('Weeks between windows.')
+  @minValue(1)
+  @maxValue(4)
+  intervalWeeks: int
+
+  @description('Start time, HH:mm.')
+  startTime: string
+
+  @description('Length of the window in hours.')
+  @minValue(4)
+  @maxValue(24)
+  durationHours: int
+
+  @description('Offset of startTime from UTC, +HH:mm or -HH:mm.')
+  utcOffset: string
+}[] = []
 
 @description('Days Log Analytics keeps data.')
 @minValue(30)
@@ -181,7 +242,10 @@ param blobSoftDeleteDays int = 14
 @maxValue(365)
 param containerSoftDeleteDays int = 14
 
-@description('Public endpoint of Key Vault and Storage: Enabled (firewalled, default deny) or Disabled.')
+@description('Private endpoints (and private DNS zones linked to the VNet) for Key Vault and the backup account, in the private endpoint subnet.')
+param privateEndpointsEnabled bool = false
+
+@description('Public endpoint of Key Vault and Storage: Enabled (firewalled, default deny) or Disabled (private endpoints only).')
 @allowed([
   'Enabled'
   'Disabled'
@@ -190,7 +254,7 @@ param dataPublicNetworkAccess string = 'Enabled'
 
 // Objects rather than bare CIDRs: both firewalls take {value: CIDR} rules, so no loop is needed here.
 @description('IP rules ({value: CIDR}) of the Key Vault and Storage firewalls (besides the AKS subnet).')
-param dataAllowedIpRules array = []
+param dataAllowedIpRules { value: string }[] = []
 
 @description('Namespace of the backup ServiceAccount.')
 param backupNamespace string = 'neo4j'
@@ -202,9 +266,13 @@ var baseName = '${namePrefix}-${environment}'
 var clusterName = '${baseName}-aks'
 var vnetName = '${baseName}-vnet'
 var aksSubnetName = 'aks-nodes'
+var workspaceName = '${baseName}-logs'
 var suffix = uniqueString(resourceGroup().id)
 var effectiveKeyVaultName = empty(keyVaultName) ? '${namePrefix}kv${suffix}' : keyVaultName
 var effectiveStorageAccountName = empty(storageAccountName) ? '${namePrefix}st${suffix}' : storageAccountName
+// Ids from names, not from module outputs: the modules that use them stay evaluable by what-if.
+var aksSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, aksSubnetName)
+var workspaceId = resourceId('Microsoft.OperationalInsights/workspaces', workspaceName)
 
 module network 'modules/network.bicep' = {
   name: '${deployment().name}-network'
@@ -215,6 +283,12 @@ module network 'modules/network.bicep' = {
     aksSubnetName: aksSubnetName
     aksSubnetPrefix: aksSubnetPrefix
     privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+    outboundType: outboundType
+    natGatewayPublicIpCount: natGatewayPublicIpCount
+    natGatewayIdleTimeoutMinutes: natGatewayIdleTimeoutMinutes
+    egressNextHopIp: egressNextHopIp
+    natGatewayName: '${vnetName}-egress-nat'
+    routeTableName: '${vnetName}-egress-rt'
     tags: tags
   }
 }
@@ -223,7 +297,7 @@ module monitoring 'modules/monitoring.bicep' = {
   name: '${deployment().name}-monitoring'
   params: {
     location: location
-    workspaceName: '${baseName}-logs'
+    workspaceName: workspaceName
     retentionInDays: logRetentionDays
     tags: tags
   }
@@ -258,11 +332,18 @@ module aks 'modules/aks.bicep' = {
     authorizedIpRanges: authorizedIpRanges
     upgradeChannel: upgradeChannel
     nodeOsUpgradeChannel: nodeOsUpgradeChannel
-    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    logAnalyticsWorkspaceId: workspaceId
+    outboundType: outboundType
+    routeTableName: '${vnetName}-egress-rt'
+    defenderEnabled: defenderEnabled
+    imageCleanerEnabled: imageCleanerEnabled
+    imageCleanerIntervalHours: imageCleanerIntervalHours
+    maintenanceWindows: maintenanceWindows
     tags: tags
   }
   dependsOn: [
     network
+    monitoring
   ]
 }
 
@@ -273,10 +354,13 @@ module keyVault 'modules/keyvault.bicep' = {
     keyVaultName: effectiveKeyVaultName
     softDeleteRetentionDays: keyVaultSoftDeleteDays
     publicNetworkAccess: dataPublicNetworkAccess
-    aksSubnetId: network.outputs.aksSubnetId
+    aksSubnetId: aksSubnetId
     allowedIpRules: dataAllowedIpRules
     tags: tags
   }
+  dependsOn: [
+    network
+  ]
 }
 
 module storage 'modules/storage.bicep' = {
@@ -289,10 +373,30 @@ module storage 'modules/storage.bicep' = {
     blobSoftDeleteDays: blobSoftDeleteDays
     containerSoftDeleteDays: containerSoftDeleteDays
     publicNetworkAccess: dataPublicNetworkAccess
-    aksSubnetId: network.outputs.aksSubnetId
+    aksSubnetId: aksSubnetId
     allowedIpRules: dataAllowedIpRules
     tags: tags
   }
+  dependsOn: [
+    network
+  ]
+}
+
+module privateLink 'modules/privatelink.bicep' = if (privateEndpointsEnabled) {
+  name: '${deployment().name}-privatelink'
+  params: {
+    location: location
+    vnetName: vnetName
+    subnetName: 'private-endpoints'
+    keyVaultName: effectiveKeyVaultName
+    storageAccountName: effectiveStorageAccountName
+    tags: tags
+  }
+  dependsOn: [
+    network
+    keyVault
+    storage
+  ]
 }
 
 module identity 'modules/identity.bicep' = {
@@ -300,15 +404,18 @@ module identity 'modules/identity.bicep' = {
   params: {
     location: location
     identityName: '${baseName}-backup'
-    oidcIssuerUrl: aks.outputs.oidcIssuerUrl
     backupNamespace: backupNamespace
     backupServiceAccountName: backupServiceAccountName
-    storageAccountName: storage.outputs.storageAccountName
-    keyVaultName: keyVault.outputs.keyVaultName
-    clusterName: aks.outputs.clusterName
-    secretsProviderPrincipalId: aks.outputs.secretsProviderPrincipalId
+    storageAccountName: effectiveStorageAccountName
+    keyVaultName: effectiveKeyVaultName
+    clusterName: clusterName
     tags: tags
   }
+  dependsOn: [
+    aks
+    keyVault
+    storage
+  ]
 }
 
 output clusterName string = aks.outputs.clusterName
@@ -320,6 +427,7 @@ output backupContainer string = storage.outputs.backupContainer
 output backupIdentityClientId string = identity.outputs.backupIdentityClientId
 output keyVaultName string = keyVault.outputs.keyVaultName
 output keyVaultUri string = keyVault.outputs.keyVaultUri
+#disable-next-line outputs-should-not-contain-secrets // the name of the Key Vault secret, not its value
 output neo4jPasswordSecretName string = neo4jPasswordSecretName
 output logAnalyticsWorkspaceId string = monitoring.outputs.workspaceId
 output tenantId string = subscription().tenantId

@@ -1,6 +1,7 @@
 // The AKS cluster: a tainted system pool, a tainted Neo4j user pool spread over zones, Entra ID RBAC only,
 // OIDC issuer + workload identity, Azure CNI overlay with network policy, Container Insights (through a
-// data collection rule, managed identity auth) and the Key Vault secrets provider.
+// data collection rule, managed identity auth), the Key Vault secrets provider, optional Defender for
+// Containers, the image cleaner, the egress type and planned maintenance windows for upgrades.
 
 @description('Azure region of the cluster.')
 param location string
@@ -26,7 +27,7 @@ param vnetName string
 param aksSubnetName string
 
 @description('Availability zones of both node pools; empty: regional (no zones).')
-param availabilityZones array
+param availabilityZones string[]
 
 @description('OS SKU of the nodes.')
 @allowed([
@@ -87,13 +88,13 @@ param serviceCidr string
 param dnsServiceIp string
 
 @description('Object IDs of Entra ID groups given cluster-admin.')
-param adminGroupObjectIds array
+param adminGroupObjectIds string[]
 
 @description('Make the API server private (reachable from the VNet only).')
 param privateApiServer bool
 
 @description('CIDRs allowed to reach a public API server.')
-param authorizedIpRanges array
+param authorizedIpRanges string[]
 
 @description('Automatic Kubernetes upgrade channel.')
 @allowed([
@@ -112,20 +113,80 @@ param upgradeChannel string
 ])
 param nodeOsUpgradeChannel string
 
-@description('Resource ID of the Log Analytics workspace for Container Insights.')
+@description('Resource ID of the Log Analytics workspace for Container Insights (and Defender).')
 param logAnalyticsWorkspaceId string
 
+@description('Egress of the cluster; userAssignedNATGateway and userDefinedRouting need the NAT gateway or route table of the network module.')
+@allowed([
+  'loadBalancer'
+  'userAssignedNATGateway'
+  'userDefinedRouting'
+])
+param outboundType string
+
+@description('Name of the route table of the node subnet (userDefinedRouting): the control-plane identity manages routes in it.')
+param routeTableName string
+
+@description('Defender for Containers: runtime threat detection, reporting to the Log Analytics workspace.')
+param defenderEnabled bool
+
+@description('Image cleaner: removes unused, vulnerable images from the nodes.')
+param imageCleanerEnabled bool
+
+@description('Hours between image cleaner runs.')
+@minValue(24)
+@maxValue(2160)
+param imageCleanerIntervalHours int
+
+// Inline types (no `type` declarations): the compiled template then carries no #/definitions references.
+@description('Planned maintenance windows, at most one per schedule: aksManagedAutoUpgradeSchedule (Kubernetes upgrades), aksManagedNodeOSUpgradeSchedule (node OS upgrades). None: any time.')
+@maxLength(2)
+param maintenanceWindows {
+  @description('Which upgrades the window holds.')
+  schedule: 'aksManagedAutoUpgradeSchedule' | 'aksManagedNodeOSUpgradeSchedule'
+
+  @description('Day the window opens.')
+  dayOfWeek: 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday' | 'Sunday'
+
+  @description('Weeks between windows.')
+  @minValue(1)
+  @maxValue(4)
+  intervalWeeks: int
+
+  @description('Start time, HH:mm.')
+  startTime: string
+
+  @description('Length of the window in hours (AKS needs at least 4).')
+  @minValue(4)
+  @maxValue(24)
+  durationHours: int
+
+  @description('Offset of startTime from UTC, +HH:mm or -HH:mm.')
+  utcOffset: string
+}[]
+
 @description('Tags applied to every resource.')
-param tags object
+param tags { *: string }
+
+
+// Defender for Containers only when asked: without the key AKS leaves it off.
+var defenderProfile = defenderEnabled ? {
+  defender: {
+    logAnalyticsWorkspaceResourceId: logAnalyticsWorkspaceId
+    securityMonitoring: {
+      enabled: true
+    }
+  }
+} : {}
 
 var networkContributorRoleId = '4d97b98b-1d4f-4787-a291-c67834d212e7'
 var contributorRoleId = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 
-resource vnet 'Microsoft.Network/virtualNetworks@2024-07-01' existing = {
+resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' existing = {
   name: vnetName
 }
 
-resource aksSubnet 'Microsoft.Network/virtualNetworks/subnets@2024-07-01' existing = {
+resource aksSubnet 'Microsoft.Network/virtualNetworks/subnets@2026-03-01' existing = {
   parent: vnet
   name: aksSubnetName
 }
@@ -145,6 +206,23 @@ resource subnetNetworkContributor 'Microsoft.Authorization/roleAssignments@2022-
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', networkContributorRoleId)
     principalId: controlPlaneIdentity.properties.principalId
     principalType: 'ServicePrincipal'
+    description: 'AKS control plane manages load balancers and node addresses in the node subnet'
+  }
+}
+
+resource egressRoutes 'Microsoft.Network/routeTables@2026-03-01' existing = if (outboundType == 'userDefinedRouting') {
+  name: routeTableName
+}
+
+// With user-defined routing AKS writes its own routes into the node subnet's route table.
+resource routeTableNetworkContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (outboundType == 'userDefinedRouting') {
+  name: guid(egressRoutes.id, controlPlaneIdentity.id, networkContributorRoleId)
+  scope: egressRoutes
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', networkContributorRoleId)
+    principalId: controlPlaneIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+    description: 'AKS control plane manages routes in the node subnet route table'
   }
 }
 
@@ -195,15 +273,15 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-10-01' = {
     oidcIssuerProfile: {
       enabled: true
     }
-    securityProfile: {
+    securityProfile: union({
       workloadIdentity: {
         enabled: true
       }
       imageCleaner: {
-        enabled: true
-        intervalHours: 168
+        enabled: imageCleanerEnabled
+        intervalHours: imageCleanerIntervalHours
       }
-    }
+    }, defenderProfile)
     apiServerAccessProfile: {
       enablePrivateCluster: privateApiServer
       authorizedIPRanges: privateApiServer ? [] : authorizedIpRanges
@@ -221,7 +299,7 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-10-01' = {
       serviceCidr: serviceCidr
       dnsServiceIP: dnsServiceIp
       loadBalancerSku: 'standard'
-      outboundType: 'loadBalancer'
+      outboundType: outboundType
     }
     agentPoolProfiles: [
       {
@@ -302,11 +380,32 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-10-01' = {
   }
   dependsOn: [
     subnetNetworkContributor
+    routeTableNetworkContributor
   ]
 }
 
+resource maintenanceSchedules 'Microsoft.ContainerService/managedClusters/maintenanceConfigurations@2025-10-01' = [
+  for window in maintenanceWindows: {
+    parent: cluster
+    name: window.schedule
+    properties: {
+      maintenanceWindow: {
+        schedule: {
+          weekly: {
+            dayOfWeek: window.dayOfWeek
+            intervalWeeks: window.intervalWeeks
+          }
+        }
+        startTime: window.startTime
+        durationHours: window.durationHours
+        utcOffset: window.utcOffset
+      }
+    }
+  }
+]
+
 // Container Insights with managed identity authentication collects through this rule.
-resource containerInsightsRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' = {
+resource containerInsightsRule 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
   name: 'MSCI-${location}-${clusterName}'
   location: location
   tags: tags
@@ -351,7 +450,7 @@ resource containerInsightsRule 'Microsoft.Insights/dataCollectionRules@2023-03-1
   }
 }
 
-resource containerInsightsAssociation 'Microsoft.Insights/dataCollectionRuleAssociations@2023-03-11' = {
+resource containerInsightsAssociation 'Microsoft.Insights/dataCollectionRuleAssociations@2024-03-11' = {
   name: 'ContainerInsightsExtension'
   scope: cluster
   properties: {
@@ -362,4 +461,3 @@ resource containerInsightsAssociation 'Microsoft.Insights/dataCollectionRuleAsso
 
 output clusterName string = cluster.name
 output oidcIssuerUrl string = cluster.properties.oidcIssuerProfile.issuerURL
-output secretsProviderPrincipalId string = cluster.properties.addonProfiles.azureKeyvaultSecretsProvider.identity.objectId

@@ -26,10 +26,10 @@ param publicNetworkAccess string
 param aksSubnetId string
 
 @description('Firewall IP rules, each {value: CIDR} (e.g. the Ansible controller).')
-param allowedIpRules array
+param allowedIpRules { value: string }[]
 
 @description('Tags applied to every resource.')
-param tags object
+param tags { *: string }
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   //checkov:skip=CKV_AZURE_189: public access is a role variable; with Enabled the firewall still denies by default and admits only the AKS subnet and listed CIDRs

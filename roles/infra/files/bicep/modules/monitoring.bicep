@@ -12,7 +12,7 @@ param workspaceName string
 param retentionInDays int
 
 @description('Tags applied to every resource.')
-param tags object
+param tags { *: string }
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
   name: workspaceName

@@ -1,5 +1,7 @@
 // Network for the cluster: one VNet, the AKS node subnet (with its NSG and the service endpoints that
-// let Key Vault and Storage firewalls admit the nodes) and an optional subnet reserved for private endpoints.
+// let Key Vault and Storage firewalls admit the nodes), an optional subnet for private endpoints, and the
+// egress path the cluster's outbound type needs: a NAT gateway (userAssignedNATGateway) or a route table
+// whose default route leads to a firewall (userDefinedRouting).
 
 @description('Azure region of the network resources.')
 param location string
@@ -19,12 +21,39 @@ param aksSubnetPrefix string
 @description('Address prefix of the private endpoint subnet (CIDR); empty: no such subnet.')
 param privateEndpointSubnetPrefix string
 
+@description('Egress of the cluster: loadBalancer (outbound rules), userAssignedNATGateway or userDefinedRouting.')
+@allowed([
+  'loadBalancer'
+  'userAssignedNATGateway'
+  'userDefinedRouting'
+])
+param outboundType string
+
+@description('Public IP addresses of the NAT gateway (userAssignedNATGateway).')
+@minValue(1)
+@maxValue(16)
+param natGatewayPublicIpCount int
+
+@description('Idle timeout of NAT gateway flows, in minutes (userAssignedNATGateway).')
+@minValue(4)
+@maxValue(120)
+param natGatewayIdleTimeoutMinutes int
+
+@description('Private IP of the firewall or appliance that takes all egress (userDefinedRouting).')
+param egressNextHopIp string
+
+@description('Name of the NAT gateway (userAssignedNATGateway).')
+param natGatewayName string
+
+@description('Name of the route table of the node subnet (userDefinedRouting).')
+param routeTableName string
+
 @description('Tags applied to every resource.')
-param tags object
+param tags { *: string }
 
 // No custom rules: the default rules already admit traffic from the VNet and the Azure load balancer and
 // deny everything else from the Internet, which is what an internal-LB Neo4j needs.
-resource aksNsg 'Microsoft.Network/networkSecurityGroups@2024-07-01' = {
+resource aksNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01' = {
   name: '${vnetName}-${aksSubnetName}-nsg'
   location: location
   tags: tags
@@ -33,7 +62,7 @@ resource aksNsg 'Microsoft.Network/networkSecurityGroups@2024-07-01' = {
   }
 }
 
-resource privateEndpointNsg 'Microsoft.Network/networkSecurityGroups@2024-07-01' = if (!empty(privateEndpointSubnetPrefix)) {
+resource privateEndpointNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01' = if (!empty(privateEndpointSubnetPrefix)) {
   name: '${vnetName}-private-endpoints-nsg'
   location: location
   tags: tags
@@ -42,9 +71,65 @@ resource privateEndpointNsg 'Microsoft.Network/networkSecurityGroups@2024-07-01'
   }
 }
 
+resource natPublicIps 'Microsoft.Network/publicIPAddresses@2026-03-01' = [
+  for index in range(0, outboundType == 'userAssignedNATGateway' ? natGatewayPublicIpCount : 0): {
+    name: '${natGatewayName}-ip-${index + 1}'
+    location: location
+    tags: tags
+    sku: {
+      name: 'Standard'
+    }
+    properties: {
+      publicIPAddressVersion: 'IPv4'
+      publicIPAllocationMethod: 'Static'
+    }
+  }
+]
+
+resource natGateway 'Microsoft.Network/natGateways@2026-03-01' = if (outboundType == 'userAssignedNATGateway') {
+  name: natGatewayName
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    idleTimeoutInMinutes: natGatewayIdleTimeoutMinutes
+    publicIpAddresses: [
+      for index in range(0, outboundType == 'userAssignedNATGateway' ? natGatewayPublicIpCount : 0): {
+        id: natPublicIps[index].id
+      }
+    ]
+  }
+}
+
+resource egressRoutes 'Microsoft.Network/routeTables@2026-03-01' = if (outboundType == 'userDefinedRouting') {
+  name: routeTableName
+  location: location
+  tags: tags
+  properties: {
+    // AKS adds its own routes to this table; BGP routes would bypass the firewall.
+    disableBgpRoutePropagation: true
+    routes: [
+      {
+        name: 'default-via-firewall'
+        properties: {
+          addressPrefix: '0.0.0.0/0'
+          nextHopType: 'VirtualAppliance'
+          nextHopIpAddress: egressNextHopIp
+        }
+      }
+    ]
+  }
+}
+
+// Egress resources attach to the node subnet only for the outbound type that uses them.
+var natGatewayAttachment = outboundType == 'userAssignedNATGateway' ? { natGateway: { id: natGateway.id } } : {}
+var routeTableAttachment = outboundType == 'userDefinedRouting' ? { routeTable: { id: egressRoutes.id } } : {}
+
 var aksSubnet = {
   name: aksSubnetName
-  properties: {
+  properties: union({
     addressPrefix: aksSubnetPrefix
     networkSecurityGroup: {
       id: aksNsg.id
@@ -58,7 +143,7 @@ var aksSubnet = {
       }
     ]
     privateEndpointNetworkPolicies: 'Enabled'
-  }
+  }, natGatewayAttachment, routeTableAttachment)
 }
 
 var privateEndpointSubnets = empty(privateEndpointSubnetPrefix) ? [] : [
@@ -76,7 +161,7 @@ var privateEndpointSubnets = empty(privateEndpointSubnetPrefix) ? [] : [
 
 // Subnets are declared inline: declaring them as child resources makes every redeployment of the VNet
 // try to remove them (ARM treats an absent `subnets` array as "no subnets").
-resource vnet 'Microsoft.Network/virtualNetworks@2024-07-01' = {
+resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' = {
   name: vnetName
   location: location
   tags: tags
@@ -91,5 +176,3 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-07-01' = {
 }
 
 output vnetId string = vnet.id
-output aksSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, aksSubnetName)
-output privateEndpointSubnetId string = empty(privateEndpointSubnetPrefix) ? '' : resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, 'private-endpoints')

@@ -45,10 +45,10 @@ param publicNetworkAccess string
 param aksSubnetId string
 
 @description('Firewall IP rules, each {value: CIDR} (e.g. the Ansible controller that applies retention).')
-param allowedIpRules array
+param allowedIpRules { value: string }[]
 
 @description('Tags applied to every resource.')
-param tags object
+param tags { *: string }
 
 resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   //checkov:skip=CKV_AZURE_43: the name is a parameter; @minLength/@maxLength here and the role's assert (3-24 lowercase letters and digits) enforce the naming rules
