@@ -126,3 +126,20 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
     assert res.changed(HOST) == 0
     assert "did not answer" in res.task("Say why there is no Helm release", HOST)["msg"]
     assert arm.held(rg) == (storage, set())
+
+
+def test_refused_destroy_on_a_production_like_inventory_sends_no_request(prodlike):
+    """No confirm_destroy (or another environment's name), one infra value drifted: no request to the infra
+    resource group, none to Kubernetes, the kubeconfig and the deployment as they were (conftest.py: prodlike)."""
+    kubeconfig_before = prodlike.kubeconfig.read_bytes()
+    deployment_before = prodlike.deployment()
+    for confirm in (None, "prod"):
+        seq, kube_seen = prodlike.arm.last_seq(), len(prodlike.kube.log)
+        res = prodlike.run("destroy.yml", extra_vars={"confirm_destroy": confirm} if confirm else None)
+        assert res.rc != 0, res
+        assert "confirm_destroy=local" in res.task("Refuse to destroy", HOST)["msg"]
+        assert res.changed(HOST) == 0, res.changed_tasks(HOST)
+        assert prodlike.arm_requests(seq) == [] and prodlike.arm_writes(seq) == []
+        assert prodlike.kube.log[kube_seen:] == []
+    assert prodlike.kubeconfig.read_bytes() == kubeconfig_before
+    assert prodlike.deployment() == deployment_before
