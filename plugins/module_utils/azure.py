@@ -162,7 +162,7 @@ def to_op_error(err, action):
         return AzureOpError(
             "%s: Azure authentication failed: %s. Set client_id, secret and tenant (or AZURE_CLIENT_ID, "
             "AZURE_CLIENT_SECRET, AZURE_TENANT_ID), or choose another auth_source."
-            % (action, msg.strip().splitlines()[0] if msg.strip() else type(err).__name__),
+            % (action, (msg.strip().splitlines()[0].rstrip(".") if msg.strip() else type(err).__name__)),
             code=(tree or {}).get("code") or "AuthenticationFailed",
             status_code=getattr(err, "status_code", None), error=tree, option="auth_source")
     if isinstance(err, HttpResponseError):

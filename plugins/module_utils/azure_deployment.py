@@ -166,6 +166,17 @@ def flatten_delta(delta, prefix=""):
     return out
 
 
+def effective_change_type(change):
+    """ARM's changeType, except that a Modify whose every property change is NoEffect (a read-only property
+    that a deployment will not set) is no change: deploying again would not alter the resource."""
+    kind = change.get("changeType", "Unsupported")
+    if kind == "Modify":
+        leaves = flatten_delta(change.get("delta"))
+        if leaves and all(entry[1] == "NoEffect" for entry in leaves):
+            return "NoChange"
+    return kind
+
+
 def summarize_what_if(changes, secrets=None):
     """(summary, changed_resources, diff list) from what-if changes.
 
@@ -174,12 +185,15 @@ def summarize_what_if(changes, secrets=None):
     summary, changed, diffs = {}, [], []
     for raw in changes or []:
         change = redact(_change_dict(raw), secrets)
-        kind = change.get("changeType", "Unsupported")
+        kind = effective_change_type(change)
         summary[kind] = summary.get(kind, 0) + 1
         if kind in NO_CHANGE_TYPES:
             continue
         paths = [entry[0] for entry in flatten_delta(change.get("delta"))]
-        changed.append({"resource_id": change.get("resourceId"), "change_type": kind, "changed_paths": paths})
+        entry = {"resource_id": change.get("resourceId"), "change_type": kind, "changed_paths": paths}
+        if change.get("unsupportedReason"):
+            entry["unsupported_reason"] = change["unsupportedReason"]
+        changed.append(entry)
         rid = change.get("resourceId", "")
         diffs.append({
             "before_header": "%s (%s)" % (rid, kind),
@@ -200,13 +214,23 @@ def _diff_view(body, absent):
     return view
 
 
+# What-if diagnostics that mean part of the template was not evaluated, so "no change" proves nothing there.
+BLIND_WHAT_IF_CODES = ("NestedDeploymentShortCircuited",)
+
+
+def blind_spots(diagnostics):
+    """The diagnostics of a what-if that skipped part of the template (e.g. a nested deployment whose name or
+    parameters come from runtime values: ARM lists its resources as Ignore)."""
+    return [d for d in diagnostics or [] if d.get("code") in BLIND_WHAT_IF_CODES]
+
+
 def needs_deploy(changes, existing):
     """PUT when what-if reports any change, or when the named deployment is missing or did not succeed."""
     if existing is None:
         return True
     if _state(existing) != "Succeeded":
         return True
-    return any(_change_dict(c).get("changeType") not in NO_CHANGE_TYPES for c in changes or [])
+    return any(effective_change_type(_change_dict(c)) not in NO_CHANGE_TYPES for c in changes or [])
 
 
 def _state(deployment):
@@ -314,6 +338,8 @@ class DeploymentRunner:
         self.timeout = params.get("wait_timeout") or 3600
         self.secrets = []
         self._api_versions = {}  # provider namespace (lower) -> {type path (lower): [api versions]}
+        self.what_if_diagnostics = []
+        self.warnings = []
 
     # -- SDK calls (each mapped to AzureOpError in one place by azure_op) ------------------------------------
     @property
@@ -360,8 +386,10 @@ class DeploymentRunner:
         result = self._wait(poller, "what-if")
         error = getattr(result, "error", None)
         if error is not None:
-            raise AzureOpError("what-if failed: %s: %s" % (error.code, error.message), code=error.code,
-                               error=_as_dict(error))
+            tree = _as_dict(error)
+            raise AzureOpError("what-if failed:\n%s" % "\n".join(flatten_error(tree)), code=tree.get("code"),
+                               error=tree)
+        self.what_if_diagnostics = [_as_dict(d) for d in (getattr(result, "diagnostics", None) or [])]
         return list(result.changes or [])
 
     @azure_op("validate")
@@ -481,7 +509,21 @@ class DeploymentRunner:
         existing = self.get_deployment()
         deploy = needs_deploy(changes, existing)
         result["what_if"] = {"summary": summary, "changes": changed_resources}
+        if self.what_if_diagnostics:
+            result["what_if"]["diagnostics"] = redact(self.what_if_diagnostics, secrets)
         result["diff"] = diffs
+        blind = blind_spots(self.what_if_diagnostics)
+        if blind:
+            targets = ", ".join(sorted({str(d.get("target") or "?") for d in blind}))
+            text = ("what-if did not evaluate part of the template (%s: %s), so its resources may change without "
+                    "showing" % (blind[0].get("code"), targets))
+            if self.params.get("what_if_short_circuit") == "fail":
+                raise AzureOpError(text + "; nothing was deployed (what_if_short_circuit=fail). Give the nested "
+                                   "deployments names and parameters known before the deployment, or set "
+                                   "what_if_short_circuit=deploy", code=blind[0].get("code"),
+                                   option="what_if_short_circuit", diagnostics=result["what_if"]["diagnostics"])
+            self.warnings.append(text + ": deploying to be sure (what_if_short_circuit=fail refuses instead)")
+            deploy = True
         if not deploy:
             result.update(deployment_result(existing, secrets))
             return result
@@ -507,10 +549,17 @@ class DeploymentRunner:
             failed = self.get_deployment()
         except AzureOpError:
             return err
-        if failed is None or getattr(failed.properties, "error", None) is None:
+        if failed is None:
             return err
         info = deployment_result(failed, self.secrets)
         tree = info.get("error") or {}
+        if not tree:
+            if info["provisioning_state"] in (None, "Succeeded"):
+                return err
+            # Canceled (by a user or a newer deployment of the same name) carries no error tree.
+            tree = {"code": "Deployment%s" % info["provisioning_state"],
+                    "message": "the deployment was %s before it finished; re-run to converge"
+                               % info["provisioning_state"].lower()}
         lines = flatten_error(tree)
         text = "deployment %s ended %s (correlation id %s):\n%s" % (
             self.name, info["provisioning_state"], info["correlation_id"], "\n".join(lines))
@@ -576,3 +625,4 @@ class DeploymentRunner:
                 if not self.check_mode:
                     self.delete_resource_group()
         return result
+

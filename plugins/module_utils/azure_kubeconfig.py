@@ -92,10 +92,16 @@ class KubeconfigFetcher:
         return base64.b64decode(value) if isinstance(value, str) else bytes(value)
 
     def ensure(self):
-        if self.get_cluster() is None:
+        cluster = self.get_cluster()
+        if cluster is None:
             raise AzureOpError("managed cluster %s not found in resource group %s"
                                % (self.params["cluster_name"], self.params["resource_group"]),
                                code="ResourceNotFound", option="cluster_name")
+        if self.params["credential_type"] == "admin" and getattr(cluster, "disable_local_accounts", False):
+            raise AzureOpError("credential_type=admin: managed cluster %s has local accounts disabled "
+                               "(disableLocalAccounts), so it has no admin credentials; use credential_type=user "
+                               "(Entra ID login) instead" % self.params["cluster_name"],
+                               code="BadRequest", option="credential_type")
         content = self.credentials()
         path = self.params["path"]
         before = read_file(path)

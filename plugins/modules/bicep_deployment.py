@@ -72,7 +72,12 @@ options:
     type: dict
     default: {}
   parameters_file:
-    description: An ARM deployment parameters JSON file (C(parameters.<name>.value)).
+    description:
+      - An ARM deployment parameters JSON file (C(parameters.<name>.value)), or a C(.bicepparam) file, compiled
+        with C(bicep build-params) (the Bicep CLI, see O(bicep_path)).
+      - A C(.bicepparam) file names its template (C(using 'main.bicep')); without O(template_file) or
+        O(template), that template is deployed.
+      - Values in O(parameters) override the file's.
     type: path
   mode:
     description:
@@ -122,9 +127,22 @@ options:
     description:
       - Path of the C(bicep) CLI. Default is C(bicep) on C(PATH), then C(az bicep build).
     type: path
+  what_if_short_circuit:
+    description:
+      - What to do when ARM's what-if could not evaluate part of the template (diagnostic
+        C(NestedDeploymentShortCircuited): a nested deployment whose name, scope or parameters come from runtime
+        values, whose resources what-if then lists as C(Ignore)). "No change" proves nothing there.
+      - V(deploy) deploys anyway (changed), warns and names the nested deployments.
+      - V(fail) fails before any write, for pipelines that want what-if to be a strict gate.
+    type: str
+    default: deploy
+    choices: [deploy, fail]
+    version_added: 0.2.0
 notes:
   - Outputs of the last successful deployment are returned also when nothing changed, so later tasks can use
     them on every run.
+  - A what-if C(Modify) whose every property change is C(NoEffect) (a read-only property a deployment will not
+    set) counts as no change, so it sends no PUT.
 seealso:
   - name: ARM what-if
     description: How what-if predicts changes.
@@ -214,6 +232,13 @@ what_if:
       elements: dict
       sample: [{"resource_id": "/subscriptions/.../storageAccounts/st1", "change_type": "Modify",
                 "changed_paths": ["properties.minimumTlsVersion"]}]
+    diagnostics:
+      description:
+        - ARM's what-if diagnostics (level, code, message, target), e.g. C(NestedDeploymentShortCircuited).
+        - An C(Unsupported) change carries its C(unsupported_reason) in RV(what_if.changes).
+      type: list
+      elements: dict
+      returned: when ARM reported any
 error:
   description: On failure, the ARM error tree (code, message, target, details).
   returned: failure
@@ -251,7 +276,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import (
     AzureClients, AzureOpError, azure_auth_argument_spec, check_azure_requirements)
-from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_bicep import load_parameters_file, load_template
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_bicep import (
+    load_bicepparam, load_parameters_file, load_template)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_deployment import (
     DeploymentRunner, build_parameters)
 
@@ -274,6 +300,7 @@ def argument_spec():
         delete_resource_group=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=3600),
         bicep_path=dict(type="path"),
+        what_if_short_circuit=dict(type="str", default="deploy", choices=["deploy", "fail"]),
     )
     return spec
 
@@ -283,12 +310,25 @@ def run(module):
     runner = DeploymentRunner(AzureClients(params), params, module.check_mode)
     if params["state"] == "absent":
         return runner.ensure_absent()
-    template = load_template(params["template_file"], params["template"], params["bicep_path"])
-    file_values = load_parameters_file(params["parameters_file"]) if params["parameters_file"] else None
+    file_values, param_template = None, None
+    if params["parameters_file"] and params["parameters_file"].lower().endswith(".bicepparam"):
+        file_values, param_template = load_bicepparam(params["parameters_file"], params["bicep_path"])
+    elif params["parameters_file"]:
+        file_values = load_parameters_file(params["parameters_file"])
+    if params["template"] is None and params["template_file"] is None:
+        if param_template is None:
+            raise AzureOpError("state=present needs template_file, template, or a .bicepparam parameters_file "
+                               "(its `using` names the template)", option="template_file")
+        template = param_template
+    else:
+        template = load_template(params["template_file"], params["template"], params["bicep_path"])
     arm_parameters, secrets = build_parameters(template, params["parameters"], file_values)
     for secret in secrets:
         module.no_log_values.add(secret)
-    return runner.ensure_present(template, arm_parameters, secrets)
+    result = runner.ensure_present(template, arm_parameters, secrets)
+    for warning in runner.warnings:
+        module.warn(warning)
+    return result
 
 
 def main():
@@ -296,7 +336,7 @@ def main():
         argument_spec=argument_spec(),
         supports_check_mode=True,
         mutually_exclusive=[("template", "template_file")],
-        required_if=[("state", "present", ("template", "template_file"), True),
+        required_if=[("state", "present", ("template", "template_file", "parameters_file"), True),
                      ("create_resource_group", True, ("resource_group", "location"))],
     )
     if module.params["state"] == "present" and not module.params["resource_group"] and not module.params["location"]:

@@ -78,8 +78,8 @@ def test_admin_credentials_refused_when_local_accounts_disabled(env, cluster, tm
     rg, name = cluster
     res = run_playbook(play(env, fetch(rg, name, tmp_path / "admin.yaml", credential_type="admin")), env=env)
     failed = res.task("fetch kubeconfig")
-    assert failed["failed"] and failed["error_code"] == "BadRequest"
-    assert "disable local accounts" in failed["msg"]
+    assert failed["failed"] and failed["error_code"] == "BadRequest" and failed["option"] == "credential_type"
+    assert "local accounts disabled" in failed["msg"] and "credential_type=user" in failed["msg"]
     assert not (tmp_path / "admin.yaml").exists()
 
 

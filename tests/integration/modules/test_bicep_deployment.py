@@ -312,3 +312,56 @@ def test_subscription_scope_creates_group_and_nested_deployment(env, arm):
         run_playbook(play(env, {"name": "cleanup", "neo4j_azure.aks.bicep_deployment": {
             "name": "identity", "resource_group": rg_name, "state": "absent", "delete_resource_group": True}}),
             env=env)
+
+
+BICEP = """
+param prefix string
+@minValue(1)
+param retentionDays int = 7
+param location string = resourceGroup().location
+param skuName string = 'Standard_LRS'
+
+resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: '${prefix}${take(uniqueString(resourceGroup().id), 8)}'
+  location: location
+  sku: { name: skuName }
+  kind: 'StorageV2'
+  properties: { minimumTlsVersion: 'TLS1_2', allowSharedKeyAccess: false }
+}
+
+output retentionDays int = retentionDays
+output skuName string = account.sku.name
+"""
+
+
+def test_bicepparam_file_compiled_by_the_real_cli(env, arm, rg, tmp_path):
+    if not shutil.which("bicep", path=env["PATH"]):
+        pytest.skip("no bicep CLI on the test environment's PATH (tests/testenv/bicep_cli.py says where it looks)")
+    (tmp_path / "main.bicep").write_text(BICEP)
+    params = tmp_path / "dev.bicepparam"
+    params.write_text("using 'main.bicep'\n\nparam prefix = 'bprm'\nparam retentionDays = 11\n")
+    task = {"name": "deploy bicepparam", "neo4j_azure.aks.bicep_deployment": {
+        "name": "bicepparam", "resource_group": rg, "create_resource_group": True, "location": "westeurope",
+        "parameters_file": str(params)}, "register": "out"}
+    res = run_playbook(play(env, task), env=env, check=True, diff=True)
+    assert res.rc == 0, res
+    assert res.task("deploy bicepparam")["changed"] is True
+    res = run_playbook(play(env, task), env=env)
+    assert res.rc == 0, res
+    first = res.task("deploy bicepparam")
+    assert first["changed"] is True and first["outputs"] == {"retentionDays": 11, "skuName": "Standard_LRS"}
+    since = arm.last_seq()
+    res = run_playbook(play(env, task), env=env)
+    assert res.rc == 0, res
+    assert res.task("deploy bicepparam")["changed"] is False
+    assert puts([r for r in arm.requests(since) if rg in r["path"]]) == []
+
+    # The option overrides the file's value; a broken file quotes the compiler.
+    task["neo4j_azure.aks.bicep_deployment"]["parameters"] = {"skuName": "Standard_ZRS"}
+    res = run_playbook(play(env, task), env=env)
+    assert res.rc == 0 and res.task("deploy bicepparam")["outputs"] == {"retentionDays": 11,
+                                                                         "skuName": "Standard_ZRS"}, res
+    params.write_text("using 'main.bicep'\n\nparam prefix = 42\n")
+    res = run_playbook(play(env, task), env=env)
+    failed = res.task("deploy bicepparam")
+    assert res.rc != 0 and failed["option"] == "parameters_file" and "BCP" in failed["msg"]

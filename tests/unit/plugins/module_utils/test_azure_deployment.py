@@ -279,3 +279,114 @@ def test_type_without_api_version_is_named():
     with pytest.raises(AzureOpError) as err:
         runner(arm, keep=[]).ensure_absent()
     assert "virtualNetworks" in str(err.value) and err.value.code == "NoRegisteredProviderFound"
+
+
+# What-if verdicts: NoEffect, Unsupported, blind spots (short-circuited nested deployments), failures
+
+def test_modify_with_only_no_effect_properties_is_no_change():
+    no_effect = {"resourceId": "/s/1/rg/a/p/X.Y/z/five", "changeType": "Modify",
+                 "delta": [{"path": "properties.provisioningState", "propertyChangeType": "NoEffect"},
+                           {"path": "properties.x", "propertyChangeType": "Modify",
+                            "children": [{"path": "y", "propertyChangeType": "NoEffect"}]}]}
+    summary, changed, _diffs = dep.summarize_what_if([no_effect])
+    assert summary == {"NoChange": 1} and changed == []
+    assert dep.needs_deploy([no_effect], Deployment()) is False
+    mixed = dict(no_effect, delta=no_effect["delta"] + [{"path": "properties.z", "propertyChangeType": "Modify"}])
+    assert dep.needs_deploy([mixed], Deployment()) is True
+
+
+def test_unsupported_change_keeps_its_reason():
+    change = {"resourceId": "/s/1/rg/a/p/X.Y/z/six", "changeType": "Unsupported",
+              "unsupportedReason": "The resource is deployed by a nested template with a runtime name"}
+    _summary, changed, _diffs = dep.summarize_what_if([change])
+    assert changed[0]["unsupported_reason"].startswith("The resource is deployed")
+
+
+class WhatIfArm:
+    """Deployments of a fake resource group: what-if answers `changes`/`diagnostics`/`error`; PUTs are counted."""
+
+    def __init__(self, changes=(), diagnostics=(), error=None, state="Succeeded", deploy_error=None):
+        self.puts = 0
+        self.what_if_result = SimpleNamespace(changes=list(changes), diagnostics=list(diagnostics), error=error)
+        self.existing = SimpleNamespace(id="/d/infra", properties=SimpleNamespace(
+            provisioning_state=state, outputs={"o": {"value": 1}}, error=None, correlation_id="c1",
+            duration="PT1S", timestamp=None))
+        self.deploy_error = deploy_error
+        ops = SimpleNamespace(begin_what_if=lambda rg, name, body, **_: Done(self.what_if_result),
+                              get=lambda rg, name: self.existing,
+                              begin_validate=lambda rg, name, body, **_: Done(SimpleNamespace(error=None)),
+                              begin_create_or_update=self.put)
+        self.deployments = SimpleNamespace(deployments=ops)
+
+    def put(self, rg, name, body, **_):
+        self.puts += 1
+        if self.deploy_error:
+            raise self.deploy_error
+        return Done(self.existing)
+
+
+class Done:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self, timeout=None):
+        return self.value
+
+    def done(self):
+        return True
+
+
+SHORT_CIRCUIT = {"level": "Warning", "code": "NestedDeploymentShortCircuited",
+                 "message": "A nested deployment got short-circuited and all its resources got skipped",
+                 "target": "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Resources/deployments/identity"}
+
+
+def present(arm, check_mode=False, **params):
+    runner_ = dep.DeploymentRunner(arm, {"name": "infra", "resource_group": "rg1", **params}, check_mode)
+    return runner_, runner_.ensure_present({"resources": []}, {}, [])
+
+
+def test_no_change_without_diagnostics_sends_no_put():
+    arm = WhatIfArm(changes=[CHANGES[0]])
+    runner_, result = present(arm)
+    assert result["changed"] is False and arm.puts == 0 and runner_.warnings == []
+
+
+def test_short_circuited_what_if_deploys_and_warns_naming_the_nested_deployment():
+    arm = WhatIfArm(changes=[CHANGES[1]], diagnostics=[SHORT_CIRCUIT])
+    runner_, result = present(arm)
+    assert result["changed"] is True and arm.puts == 1
+    assert result["what_if"]["diagnostics"] == [SHORT_CIRCUIT]
+    assert "deployments/identity" in runner_.warnings[0] and "NestedDeploymentShortCircuited" in runner_.warnings[0]
+    arm = WhatIfArm(changes=[CHANGES[1]], diagnostics=[SHORT_CIRCUIT])
+    _runner, result = present(arm, check_mode=True)
+    assert result["changed"] is True and arm.puts == 0
+
+
+def test_short_circuited_what_if_fails_when_asked_before_any_write():
+    arm = WhatIfArm(changes=[CHANGES[1]], diagnostics=[SHORT_CIRCUIT])
+    with pytest.raises(AzureOpError) as err:
+        present(arm, what_if_short_circuit="fail")
+    assert err.value.option == "what_if_short_circuit" and "deployments/identity" in str(err.value)
+    assert arm.puts == 0
+
+
+def test_failed_what_if_shows_the_whole_error_tree():
+    error = SimpleNamespace(as_dict=lambda: {
+        "code": "DeploymentWhatIfResourceError", "message": "See the details.",
+        "details": [{"code": "AuthorizationFailed", "message": "client x may not write roleAssignments"}]})
+    arm = WhatIfArm(error=error)
+    with pytest.raises(AzureOpError) as err:
+        present(arm)
+    assert "DeploymentWhatIfResourceError" in str(err.value) and "AuthorizationFailed" in str(err.value)
+    assert "may not write roleAssignments" in str(err.value) and arm.puts == 0
+
+
+def test_canceled_deployment_reports_its_state():
+    arm = WhatIfArm(changes=[CHANGES[3]], deploy_error=AzureOpError("deploy failed (HTTP 200) DeploymentCanceled",
+                                                                    code="DeploymentCanceled"))
+    arm.existing.properties.provisioning_state = "Canceled"
+    with pytest.raises(AzureOpError) as err:
+        present(arm)
+    assert "ended Canceled" in str(err.value) and "HTTP 200" not in str(err.value)
+    assert err.value.details.get("provisioning_state") == "Canceled"
