@@ -625,4 +625,3 @@ class DeploymentRunner:
                 if not self.check_mode:
                     self.delete_resource_group()
         return result
-
