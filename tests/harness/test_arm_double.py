@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from testenv.arm_double.client import ArmDoubleClient, module_defaults
+from testenv_client import private_arm_double
 
 pytest.importorskip("azure.mgmt.resource.deployments")
 
@@ -19,8 +20,11 @@ from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import (  # 
 
 
 @pytest.fixture(scope="module")
-def env(testenv_for):
-    return testenv_for("kube", "arm")
+def env(testenv_for, tmp_path_factory):
+    """A double of its own, started from the checkout's code (the shared one may run an older copy)."""
+    kube = testenv_for("kube")
+    with private_arm_double(tmp_path_factory.mktemp("arm"), kube.get("KUBECONFIG", "")) as arm:
+        yield {**kube, **arm.env}
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +142,88 @@ def test_reference_to_a_resource_created_by_the_same_deployment(clients, rg):
     assert result.properties.provisioning_state == "Succeeded"
     assert len(result.properties.outputs["clientId"]["value"]) == 36
     assert {c.change_type for c in what_if(clients, rg, body(template))} == {"NoChange"}
+
+
+def module(name, resources, parameters=None, declared=None, outputs=None, depends_on=None):
+    """A nested deployment shaped as Bicep compiles a module (inner expression scope, Incremental)."""
+    return {"type": "Microsoft.Resources/deployments", "apiVersion": "2025-04-01", "name": name,
+            "dependsOn": depends_on or [],
+            "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                           "parameters": parameters or {},
+                           "template": tmpl(resources, parameters=declared or {}, outputs=outputs or {})}}
+
+
+IDENTITY = {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2024-11-30",
+            "name": "[parameters('identityName')]", "location": "westeurope"}
+NAMES_OUTPUT = "[reference(resourceId('Microsoft.Resources/deployments', 'names'), '2025-04-01').outputs.name.value]"
+
+
+def two_modules(identity_name):
+    """Module 'network' (a VNet) and module 'identity' (an identity named by its parameter)."""
+    return tmpl([module("network", [VNET]),
+                 module("identity", [IDENTITY], parameters={"identityName": {"value": identity_name}},
+                        declared={"identityName": {"type": "string"}})])
+
+
+def test_no_op_what_if_lists_module_resources_once(clients, rg):
+    """Resources nested deployments deploy belong to the template: NoChange once, with the module's deployment
+    id; only what no deployment of the template names is Ignore."""
+    ops = clients.deployments.deployments
+    ops.begin_create_or_update(rg, "main", body(two_modules("id-app")), polling_interval=1).result()
+    stray = {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2024-11-30",
+             "name": "id-stray", "location": "westeurope"}
+    ops.begin_create_or_update(rg, "stray", body(tmpl([stray])), polling_interval=1).result()
+
+    result = ops.begin_what_if(rg, "main", body(two_modules("id-app")), polling_interval=1).result()
+    by_id = {}
+    for change in result.changes:
+        assert change.resource_id.lower() not in by_id, f"listed twice: {change.resource_id}"
+        by_id[change.resource_id.lower()] = change
+    assert sorted(c.change_type for c in result.changes) == ["Ignore", "NoChange", "NoChange"]
+    vnet = next(c for k, c in by_id.items() if k.endswith("/virtualnetworks/vnet1"))
+    assert vnet.change_type == "NoChange" and vnet.deployment_id.endswith("/deployments/network")
+    assert next(c for k, c in by_id.items() if k.endswith("/id-stray")).change_type == "Ignore"
+    assert not result.diagnostics
+
+    complete = ops.begin_what_if(rg, "main", body(two_modules("id-app"), mode="Complete"), polling_interval=1)
+    assert sorted(c.change_type for c in complete.result().changes) == ["Delete", "NoChange", "NoChange"]
+
+
+def test_module_with_runtime_parameter_is_short_circuited(env, clients, rg):
+    """A module whose parameter comes from another module's outputs is not evaluated by what-if (ARM does not):
+    a successful what-if with ARM's NestedDeploymentShortCircuited diagnostic, its resources left out (or Ignore
+    once they exist); the deployment itself evaluates the output and names the identity from it."""
+    names = module("names", [], outputs={"name": {"type": "string", "value": "id-from-output"}})
+    template = tmpl([names, dict(module("identity", [IDENTITY], parameters={"identityName": {"value": NAMES_OUTPUT}},
+                                        declared={"identityName": {"type": "string"}}),
+                                 dependsOn=["[resourceId('Microsoft.Resources/deployments', 'names')]"])])
+    ops = clients.deployments.deployments
+    arm = ArmDoubleClient(env)
+    seq = arm.last_seq()
+    first = ops.begin_what_if(rg, "main", body(template), polling_interval=1).result()
+    assert first.status == "Succeeded" and first.changes == []
+    [diagnostic] = first.diagnostics
+    assert (diagnostic.level, diagnostic.code) == ("Warning", "NestedDeploymentShortCircuited")
+    assert diagnostic.target.lower() == (f"/subscriptions/{env['TESTENV_AZURE_SUBSCRIPTION_ID']}/resourceGroups/"
+                                         f"{rg}/providers/Microsoft.Resources/deployments/identity").lower()
+    assert "reference()" in diagnostic.message
+    assert not [e for e in arm.requests(seq) if e["method"] == "PUT"], "what-if wrote something"
+
+    ops.begin_create_or_update(rg, "main", body(template), polling_interval=1).result()
+    resources, deployments = arm.held(rg)
+    assert "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-from-output" in resources
+    assert {"main", "names", "identity"} <= deployments
+    again = ops.begin_what_if(rg, "main", body(template), polling_interval=1).result()
+    assert [(c.change_type, c.resource_id.rsplit("/", 1)[-1]) for c in again.changes] == [("Ignore", "id-from-output")]
+    assert [d.code for d in again.diagnostics] == ["NestedDeploymentShortCircuited"]
+
+
+def test_module_with_deploy_time_parameters_is_evaluated(clients, rg):
+    """The same module with a deploy-time name is expanded: a change inside it shows as a Modify."""
+    ops = clients.deployments.deployments
+    ops.begin_create_or_update(rg, "main", body(two_modules("id-app")), polling_interval=1).result()
+    wider = tmpl([module("network", [dict(VNET, properties={"addressSpace": {"addressPrefixes": ["10.9.0.0/16"]}})]),
+                  module("identity", [IDENTITY], parameters={"identityName": {"value": "id-app"}},
+                         declared={"identityName": {"type": "string"}})])
+    result = ops.begin_what_if(rg, "main", body(wider), polling_interval=1).result()
+    assert sorted(c.change_type for c in result.changes) == ["Modify", "NoChange"] and not result.diagnostics

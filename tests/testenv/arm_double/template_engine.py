@@ -16,6 +16,8 @@ import json
 import re
 import uuid
 
+from .arm_hash import guid, unique_string
+
 
 class TemplateError(Exception):
     """An ARM template error: code + message (+ target), reported like ARM reports it."""
@@ -129,6 +131,13 @@ class _Parser:
                 return node
 
 
+def is_property_copy(value: dict) -> bool:
+    """Whether an object carries a property copy loop (`"copy": [{"name", "count", "input"}]`)."""
+    loops = value.get("copy")
+    return isinstance(loops, list) and bool(loops) and all(
+        isinstance(loop, dict) and {"name", "count", "input"} <= set(loop) for loop in loops)
+
+
 def is_expression(value) -> bool:
     return isinstance(value, str) and value.startswith("[") and value.endswith("]") and not value.startswith("[[")
 
@@ -136,14 +145,6 @@ def is_expression(value) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # Values and helpers
 # ---------------------------------------------------------------------------------------------------------
-
-def unique_string(*parts) -> str:
-    """Deterministic 13-character id (ARM's value differs; determinism is what templates rely on)."""
-    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-    num = int.from_bytes(digest[:9], "big")
-    return "".join(alphabet[(num >> (5 * i)) & 31] for i in range(13))
-
 
 def _arm_type(value) -> str:
     if isinstance(value, bool):
@@ -271,10 +272,6 @@ def _empty(value):
     return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
 
 
-def _guid(*parts):
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(str(p) for p in parts)))
-
-
 def _json(text):
     try:
         return json.loads(_str("json", text))
@@ -301,7 +298,7 @@ PURE_FUNCTIONS = {
     "toupper": (1, 1, lambda s: _str("toUpper", s).upper()),
     "trim": (1, 1, lambda s: _str("trim", s).strip()),
     "uniquestring": (1, -1, lambda *a: unique_string(*[_str("uniqueString", x) for x in a])),
-    "guid": (1, -1, _guid),
+    "guid": (1, -1, lambda *a: guid(*[_str("guid", x) for x in a])),
     "substring": (1, 3, lambda s, start=0, length=None: _str("substring", s)[
         start:None if length is None else start + length]),
     "replace": (3, 3, lambda s, old, new: _str("replace", s).replace(old, new)),
@@ -384,6 +381,10 @@ def split_name(name: str) -> list:
     return list(name.split("/"))
 
 
+def is_deployment_id(rid: str) -> bool:
+    return "/providers/microsoft.resources/deployments/" in rid.lower()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------------------
@@ -424,6 +425,9 @@ class Evaluator:
         self.copy_index: dict = {}
         self.deployed: dict = {}  # resource id (lower) -> body deployed in this run (for reference())
         self.symbols: dict = {}  # symbolic name -> resource id (languageVersion 2.0)
+        # What-if evaluates no runtime function where ARM does not: a nested deployment's parameters (see
+        # whatif.py) are evaluated with this set, so any reference()/list*() makes them "not fully evaluated".
+        self.defer_runtime = False
         self._evaluating_vars: set = set()
 
     # -- public --------------------------------------------------------------------------------------------
@@ -438,6 +442,8 @@ class Evaluator:
         if isinstance(value, list):
             return [self.evaluate(v, default_context) for v in value]
         if isinstance(value, dict):
+            if is_property_copy(value):
+                return self._property_copy(value, lambda v: self.evaluate(v, default_context))
             return {self.evaluate(k, default_context) if is_expression(k) else k: self.evaluate(v, default_context)
                     for k, v in value.items()}
         return value
@@ -452,9 +458,26 @@ class Evaluator:
         if isinstance(value, list):
             return [self.evaluate_keeping_unknowns(v) for v in value]
         if isinstance(value, dict):
+            if is_property_copy(value):
+                return self._property_copy(value, self.evaluate_keeping_unknowns)
             return {self.evaluate_keeping_unknowns(k) if is_expression(k) else k: self.evaluate_keeping_unknowns(v)
                     for k, v in value.items()}
         return value
+
+    def _property_copy(self, value: dict, evaluate) -> dict:
+        """An object with a property `copy` loop: each loop {name, count, input} becomes the array `name`."""
+        out = {self.evaluate(k) if is_expression(k) else k: evaluate(v) for k, v in value.items() if k != "copy"}
+        for loop in value["copy"]:
+            count = self.evaluate(loop["count"])
+            if not isinstance(count, int) or count < 0:
+                raise TemplateError(f"The copy count of property '{loop['name']}' must be a non-negative integer.")
+            items = []
+            for i in range(count):
+                self.copy_index[loop["name"]] = i
+                items.append(evaluate(loop["input"]))
+            self.copy_index.pop(loop["name"], None)
+            out[loop["name"]] = items
+        return out
 
     def variable(self, name: str):
         key = next((k for k in self.variables_raw if k.lower() == name.lower()), None)
@@ -642,6 +665,8 @@ class Evaluator:
                                    parts[len(parts) // 2 + 1:]) if len(parts) >= 3 else None
         if rid is None:
             raise TemplateError(f"The template function 'reference' has an invalid resource '{target}'.")
+        if self.what_if and (self.defer_runtime or is_deployment_id(rid)):
+            raise Unresolvable(rid)  # a deployment's outputs are known only once it ran (ARM's what-if neither)
         body = self.deployed.get(rid.lower())
         if body is None:
             if self.what_if and not self.deployed_only_known(rid):
@@ -660,9 +685,13 @@ class Evaluator:
         return self.lookup(rid) is not None
 
     def _fn_list(self, *args):
+        if self.what_if and self.defer_runtime:
+            raise Unresolvable("list")
         raise TemplateError("The template function 'list' is not supported by the ARM test double.")
 
     def _fn_listkeys(self, *args):
+        if self.what_if and self.defer_runtime:
+            raise Unresolvable("listKeys")
         raise TemplateError("The template function 'listKeys' is not supported by the ARM test double "
                             "(and a template should not move keys through outputs).")
 
@@ -770,12 +799,18 @@ def check_template_shape(template) -> None:
 class PlannedResource:
     """One resource a template asks for, evaluated: its id and the body ARM would hold."""
 
-    def __init__(self, rid: str, body: dict, symbolic: str | None, depends_on: list, raw: dict):
+    def __init__(self, rid: str, body: dict, symbolic: str | None, depends_on: list, raw: dict,
+                 unresolved: bool = False, parent: dict | None = None):
         self.id = rid
         self.body = body
         self.symbolic = symbolic
         self.depends_on = depends_on
         self.raw = raw
+        # True when what-if could not evaluate the resource's identity or condition (a runtime value): its id is
+        # then the unevaluated text, and resolve_identity() computes the real one at deployment.
+        self.unresolved = unresolved
+        self.parent = parent
+        self.copy_index: dict = {}
 
 
 def template_resources(template: dict) -> list:
@@ -843,6 +878,37 @@ def reevaluate(ev: Evaluator, planned: "PlannedResource") -> dict:
         ev.copy_index.update(saved)
 
 
+def unresolved_resource(ev: Evaluator, sym, res: dict, parent, depends: list) -> PlannedResource:
+    """A resource whose identity or condition needs a runtime value (what-if): its id is the unevaluated text."""
+    rtype = ev.evaluate_keeping_unknowns(res.get("type"))
+    name = res.get("name") if not parent else f"{parent['name']}/{res.get('name')}"
+    rid = f"{ev.scope.scope_id}/providers/{rtype}/{name}"
+    planned = PlannedResource(rid, {"type": rtype, "name": name, "id": rid}, sym, depends, res, unresolved=True,
+                              parent=parent)
+    planned.copy_index = dict(ev.copy_index)
+    if sym:
+        ev.symbols[sym] = rid
+    return planned
+
+
+def resolve_identity(ev: Evaluator, planned: PlannedResource) -> bool:
+    """At deployment, the identity of a resource what-if could not name; False when its condition is false."""
+    saved = dict(ev.copy_index)
+    ev.copy_index.clear()
+    ev.copy_index.update(planned.copy_index)
+    try:
+        if "condition" in planned.raw and not ev.evaluate(planned.raw["condition"]):
+            return False
+        rtype, name, rid = resource_identity(ev, planned.raw, planned.parent)
+    finally:
+        ev.copy_index.clear()
+        ev.copy_index.update(saved)
+    planned.id, planned.body, planned.unresolved = rid, {"type": rtype, "name": name, "id": rid}, False
+    if planned.symbolic:
+        ev.symbols[planned.symbolic] = rid
+    return True
+
+
 def expand_resources(ev: Evaluator, template: dict, keep_unknowns: bool) -> list:
     """The template's resources as PlannedResources (conditions applied, copy loops expanded)."""
     out = []
@@ -864,14 +930,23 @@ def expand_resources(ev: Evaluator, template: dict, keep_unknowns: bool) -> list
             if loop:
                 ev.copy_index[loop["name"]] = i
             try:
-                if "condition" in res and not ev.evaluate(res["condition"]):
+                depends = []
+                try:
+                    if "condition" in res and not ev.evaluate(res["condition"]):
+                        continue
+                    depends = [ev.evaluate_keeping_unknowns(d) if keep_unknowns else ev.evaluate(d)
+                               for d in res.get("dependsOn", [])]
+                    rtype, name, rid = resource_identity(ev, res, parent)
+                except Unresolvable:
+                    if not keep_unknowns:
+                        raise
+                    planned = unresolved_resource(ev, sym, res, parent, depends)
+                    out.append(planned)
                     continue
-                rtype, name, rid = resource_identity(ev, res, parent)
                 if sym:
                     ev.symbols[sym] = rid
                 body = evaluate_body(ev, res, rtype, name, rid, keep_unknowns)
-                depends = [ev.evaluate(d) for d in res.get("dependsOn", [])]
-                planned = PlannedResource(rid, body, sym, depends, res)
+                planned = PlannedResource(rid, body, sym, depends, res, parent=parent)
                 planned.copy_index = dict(ev.copy_index)
                 out.append(planned)
                 for child in res.get("resources", []) or []:

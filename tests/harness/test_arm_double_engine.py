@@ -1,0 +1,144 @@
+"""The ARM double's template evaluator against Microsoft's own engine: `bicep snapshot` evaluates a deployment
+offline (predictedResources, outputs) with the template engine ARM runs. Runs in-process (the double's deployment
+engine, no HTTP) and needs the Bicep CLI; it skips without one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from testenv.arm_double.arm_hash import guid, unique_string
+from testenv.arm_double.double import Double
+
+try:
+    from testenv.bicep_cli import bicep_env, find_bicep
+except ImportError:  # the test environment's CLI lookup is optional here: fall back to PATH
+    def find_bicep():
+        found = shutil.which("bicep")
+        return Path(found) if found else None
+
+    def bicep_env():
+        return {"DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1"}
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN_BICEP = REPO / "roles" / "infra" / "files" / "bicep" / "main.bicep"
+ENVIRONMENTS = REPO / "roles" / "infra" / "files" / "environments"
+SUBSCRIPTION_ID = "3f2c6a8e-0d4b-4e1a-9c55-7a1b2c3d4e5f"
+TENANT_ID = "b7e1d2c3-4f5a-4b6c-8d9e-0a1b2c3d4e5f"
+RESOURCE_GROUP, LOCATION, DEPLOYMENT = "rg-snapshot", "westeurope", "infra"
+# Inputs for uniqueString()/guid(): every tail length of the 8-byte blocks, several arguments, non-ASCII text.
+HASH_INPUTS = [[""], ["a"], ["ab"], ["abc"], ["abcd"], ["abcde"], ["abcdef"], ["abcdefg"], ["abcdefgh"],
+               ["abcdefghi"], ["abcdefghijklmnopq"], ["neo4j", "dev"], ["x", "", "y"], ["Grüße", "東京"],
+               [f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}"],
+               [f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}", "neo4j", "backup"]]
+
+
+@pytest.fixture(scope="module")
+def bicep():
+    path = find_bicep()
+    if path is None:
+        pytest.skip("no Bicep CLI (set BICEP_BIN or put bicep on PATH): Microsoft's engine cannot run here")
+    environ = {**os.environ, "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1", **bicep_env()}
+
+    def run(*args, cwd=None) -> str:
+        proc = subprocess.run([str(path), *map(str, args)], capture_output=True, text=True, env=environ, cwd=cwd,
+                              check=False, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout
+    return run
+
+
+def snapshot(bicep, bicepparam: Path) -> dict:
+    """`bicep snapshot` of a .bicepparam: the file it writes beside it, read back."""
+    bicep("snapshot", bicepparam, "--mode", "overwrite", "--subscription-id", SUBSCRIPTION_ID, "--tenant-id",
+          TENANT_ID, "--resource-group", RESOURCE_GROUP, "--location", LOCATION, "--deployment-name", DEPLOYMENT)
+    return json.loads(bicepparam.with_suffix(".snapshot.json").read_text())
+
+
+def double_deploys(template: dict, parameters: dict) -> dict:
+    """What the double stores (the bodies ARM is sent for each resource) for an Incremental deployment."""
+    double = Double({"subscription_id": SUBSCRIPTION_ID, "tenant_id": TENANT_ID})
+    double.resource_groups[RESOURCE_GROUP.lower()] = {
+        "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}", "name": RESOURCE_GROUP,
+        "type": "Microsoft.Resources/resourceGroups", "location": LOCATION, "tags": {},
+        "properties": {"provisioningState": "Succeeded"}}
+    double.apply(RESOURCE_GROUP, DEPLOYMENT, {"template": template, "mode": "Incremental",
+                                              "parameters": {k: {"value": v} for k, v in parameters.items()}},
+                 LOCATION)
+    return {key: rec["requested"] for key, rec in double.resources.items()}
+
+
+def runtime_only(value) -> bool:
+    """A value the snapshot leaves unevaluated (known only during a deployment): its expression text."""
+    return isinstance(value, str) and value.startswith("[") and value.endswith("]")
+
+
+def differences(ours, theirs, path: str) -> list:
+    if runtime_only(theirs):
+        return []
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        out = []
+        for key in sorted(set(ours) | set(theirs)):
+            if key not in ours:
+                out.append(f"{path}.{key}: only in the snapshot")
+            elif key not in theirs:
+                out.append(f"{path}.{key}: only in the double")
+            else:
+                out.extend(differences(ours[key], theirs[key], f"{path}.{key}"))
+        return out
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        return [d for i, (a, b) in enumerate(zip(ours, theirs)) for d in differences(a, b, f"{path}[{i}]")]
+    return [] if ours == theirs else [f"{path}: double {ours!r} != snapshot {theirs!r}"]
+
+
+def environment_parameters() -> list:
+    """(name, parameters) per inventory, as the infra role composes them (roles/infra/files/environments)."""
+    found = sorted(ENVIRONMENTS.glob("*.parameters.json"))
+    return [pytest.param(json.loads(path.read_text()), id=path.name.split(".")[0]) for path in found] or [
+        pytest.param(None, marks=pytest.mark.skip(reason=f"no composed parameters in {ENVIRONMENTS}"))]
+
+
+@pytest.fixture(scope="module")
+def main_template(bicep):
+    return json.loads(bicep("build", MAIN_BICEP, "--stdout"))
+
+
+@pytest.mark.parametrize("parameters", environment_parameters())
+def test_double_evaluates_main_bicep_as_bicep_snapshot(bicep, main_template, parameters, tmp_path):
+    """Every resource the snapshot predicts, with the same id and body, and nothing else; values the snapshot
+    cannot know offline ([reference(...)], ids built from environment()) are left out of the comparison."""
+    started = time.monotonic()
+    (tmp_path / "composed.json").write_text(json.dumps(parameters))
+    lines = [f"using '{os.path.relpath(MAIN_BICEP, tmp_path)}'", "var composed = loadJsonContent('composed.json')"]
+    lines += [f"param {name} = composed.{name}" for name in parameters]
+    (tmp_path / "env.bicepparam").write_text("\n".join(lines) + "\n")
+    predicted = snapshot(bicep, tmp_path / "env.bicepparam")["predictedResources"]
+
+    ours = double_deploys(main_template, parameters)
+    theirs = {r["id"].lower(): r for r in predicted if not runtime_only(r["id"])}
+    unnamed = sorted(r["type"].lower() for r in predicted if runtime_only(r["id"]))
+    assert sorted(ours[k]["type"].lower() for k in set(ours) - set(theirs)) == unnamed
+    assert not set(theirs) - set(ours), "the snapshot predicts resources the double does not deploy"
+    problems = [d for key in sorted(theirs) for d in differences(ours[key], theirs[key], ours[key]["name"])]
+    assert not problems, "\n".join(problems)
+    print(f"{len(predicted)} resources equal to bicep snapshot in {time.monotonic() - started:.1f}s")
+
+
+def test_unique_string_and_guid_are_arms(bicep, tmp_path):
+    """The double's uniqueString() and guid() give the values ARM's engine gives."""
+    source = ["targetScope = 'resourceGroup'"]
+    for i, args in enumerate(HASH_INPUTS):
+        quoted = ", ".join("'" + a.replace("'", "\\'") + "'" for a in args)
+        source += [f"output u{i} string = uniqueString({quoted})", f"output g{i} string = guid({quoted})"]
+    (tmp_path / "hashes.bicep").write_text("\n".join(source) + "\n", encoding="utf-8")
+    (tmp_path / "hashes.bicepparam").write_text("using 'hashes.bicep'\n")
+    outputs = snapshot(bicep, tmp_path / "hashes.bicepparam")["outputs"]
+    for i, args in enumerate(HASH_INPUTS):
+        assert unique_string(*args) == outputs[f"u{i}"], args
+        assert guid(*args) == outputs[f"g{i}"], args
