@@ -213,23 +213,28 @@ def test_bad_input_fails_naming_the_option(env, arm, rg, overrides, option, text
 
 
 def test_bicep_without_cli_fails_naming_the_option(env, tmp_path):
-    if shutil.which("bicep") or shutil.which("az"):
-        pytest.skip("a Bicep CLI is installed here; the missing-CLI path cannot be exercised")
+    # The test environment puts the Bicep CLI on PATH: this run gets a PATH without it.
+    no_cli = {**env, "PATH": "/usr/bin:/bin"}
+    if shutil.which("bicep", path=no_cli["PATH"]) or shutil.which("az", path=no_cli["PATH"]):
+        pytest.skip("a Bicep CLI is installed in /usr/bin or /bin; the missing-CLI path cannot be exercised")
     source = tmp_path / "main.bicep"
     source.write_text("param location string = resourceGroup().location\n")
-    res = run_playbook(play(env, deploy_task("rg-unused", template_file=str(source))), env=env)
+    res = run_playbook(play(env, deploy_task("rg-unused", template_file=str(source))), env=no_cli)
     failed = res.task("deploy template")
     assert failed["failed"] and failed["option"] == "template_file"
     assert "bicep_path" in failed["msg"] and "no Bicep CLI" in failed["msg"]
 
 
 def test_bicep_file_compiles_with_cli(env, rg, tmp_path):
-    if not (shutil.which("bicep") or shutil.which("az")):
-        pytest.skip("no bicep CLI (or az) on PATH: Bicep compilation cannot run here")
+    if not (shutil.which("bicep", path=env["PATH"]) or shutil.which("az", path=env["PATH"])):
+        pytest.skip("no bicep CLI (or az) on the test environment's PATH (tests/testenv/bicep_cli.py found none)")
     source = tmp_path / "main.bicep"
     source.write_text("param prefix string\noutput name string = '${prefix}-x'\n")
-    res = run_playbook(play(env, deploy_task(rg, template_file=str(source), parameters=None)), env=env)
+    task = deploy_task(rg, template_file=str(source))
+    task["neo4j_azure.aks.bicep_deployment"]["parameters"] = {"prefix": "itst"}  # the only one this template takes
+    res = run_playbook(play(env, task), env=env)
     assert res.rc == 0, res
+    assert res.task("deploy template")["outputs"]["name"] == "itst-x"
 
 
 def test_missing_credentials_and_unknown_subscription(env, rg):
