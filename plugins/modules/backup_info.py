@@ -21,13 +21,12 @@ author:
 extends_documentation_fragment:
   - neo4j_azure.aks.azure
   - neo4j_azure.aks.backup_storage
+  - neo4j_azure.aks.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only; runs the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   before:

@@ -31,13 +31,12 @@ author:
 extends_documentation_fragment:
   - neo4j_azure.aks.azure
   - neo4j_azure.aks.backup_storage
+  - neo4j_azure.aks.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Lists what would be deleted in RV(deleted) and deletes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The backup names before and after pruning.
 options:

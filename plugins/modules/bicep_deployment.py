@@ -25,14 +25,13 @@ author:
   - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
   - neo4j_azure.aks.azure
+  - neo4j_azure.aks.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Runs ARM what-if only (with O(state=absent), lists what would be deleted); nothing is created, changed
       or deleted.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The what-if changes, one before/after entry per resource that would change.
 options:
@@ -130,7 +129,7 @@ options:
   what_if_short_circuit:
     description:
       - What to do when ARM's what-if could not evaluate part of the template (diagnostic
-        C(NestedDeploymentShortCircuited): a nested deployment whose name, scope or parameters come from runtime
+        C(NestedDeploymentShortCircuited), for a nested deployment whose name, scope or parameters come from runtime
         values, whose resources what-if then lists as C(Ignore)). "No change" proves nothing there.
       - V(deploy) deploys anyway (changed), warns and names the nested deployments.
       - V(fail) fails before any write, for pipelines that want what-if to be a strict gate.

@@ -26,13 +26,12 @@ author:
   - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
   - neo4j_azure.aks.neo4j
+  - neo4j_azure.aks.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Logs in to find out whether the password would change; changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   name:
