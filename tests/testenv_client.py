@@ -277,8 +277,8 @@ class RunningPlaybook:
     def __init__(self, cmd: list, env: dict, workdir: tempfile.TemporaryDirectory, json_output: bool):
         self._workdir, self._json = workdir, json_output
         self._started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # pylint: disable=consider-using-with
-                                     text=True, env=env, cwd=REPO)
+        # pylint: disable-next=consider-using-with  # wait() collects it
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
 
     def wait(self, timeout: float = 1200) -> PlaybookResult:
         try:
