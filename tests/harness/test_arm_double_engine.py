@@ -61,17 +61,19 @@ def snapshot(bicep, bicepparam: Path) -> dict:
     return json.loads(bicepparam.with_suffix(".snapshot.json").read_text())
 
 
-def double_deploys(template: dict, parameters: dict) -> dict:
-    """What the double stores (the bodies ARM is sent for each resource) for an Incremental deployment."""
+def double_deploys(template: dict, parameters: dict) -> tuple:
+    """What the double stores (the bodies ARM is sent for each resource) for an Incremental deployment, and
+    its what-if of the same deployment run again."""
     double = Double({"subscription_id": SUBSCRIPTION_ID, "tenant_id": TENANT_ID})
     double.resource_groups[RESOURCE_GROUP.lower()] = {
         "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}", "name": RESOURCE_GROUP,
         "type": "Microsoft.Resources/resourceGroups", "location": LOCATION, "tags": {},
         "properties": {"provisioningState": "Succeeded"}}
-    double.apply(RESOURCE_GROUP, DEPLOYMENT, {"template": template, "mode": "Incremental",
-                                              "parameters": {k: {"value": v} for k, v in parameters.items()}},
-                 LOCATION)
-    return {key: rec["requested"] for key, rec in double.resources.items()}
+    request = {"template": template, "mode": "Incremental",
+               "parameters": {k: {"value": v} for k, v in parameters.items()}}
+    double.apply(RESOURCE_GROUP, DEPLOYMENT, request, LOCATION)
+    rerun = double.what_if(RESOURCE_GROUP, DEPLOYMENT, request, LOCATION)
+    return {key: rec["requested"] for key, rec in double.resources.items()}, rerun
 
 
 def runtime_only(value) -> bool:
@@ -112,7 +114,8 @@ def main_template(bicep):
 @pytest.mark.parametrize("parameters", environment_parameters())
 def test_double_evaluates_main_bicep_as_bicep_snapshot(bicep, main_template, parameters, tmp_path):
     """Every resource the snapshot predicts, with the same id and body, and nothing else; values the snapshot
-    cannot know offline ([reference(...)], ids built from environment()) are left out of the comparison."""
+    cannot know offline ([reference(...)], ids built from environment()) are left out of the comparison. Then a
+    no-op what-if of the same deployment: every resource once, NoChange, no module short-circuited."""
     started = time.monotonic()
     (tmp_path / "composed.json").write_text(json.dumps(parameters))
     lines = [f"using '{os.path.relpath(MAIN_BICEP, tmp_path)}'", "var composed = loadJsonContent('composed.json')"]
@@ -120,13 +123,17 @@ def test_double_evaluates_main_bicep_as_bicep_snapshot(bicep, main_template, par
     (tmp_path / "env.bicepparam").write_text("\n".join(lines) + "\n")
     predicted = snapshot(bicep, tmp_path / "env.bicepparam")["predictedResources"]
 
-    ours = double_deploys(main_template, parameters)
+    ours, rerun = double_deploys(main_template, parameters)
     theirs = {r["id"].lower(): r for r in predicted if not runtime_only(r["id"])}
     unnamed = sorted(r["type"].lower() for r in predicted if runtime_only(r["id"]))
     assert sorted(ours[k]["type"].lower() for k in set(ours) - set(theirs)) == unnamed
     assert not set(theirs) - set(ours), "the snapshot predicts resources the double does not deploy"
     problems = [d for key in sorted(theirs) for d in differences(ours[key], theirs[key], ours[key]["name"])]
     assert not problems, "\n".join(problems)
+    # The re-run's what-if sees every module (no short-circuit) and lists each resource once, unchanged.
+    assert not rerun.get("diagnostics"), rerun.get("diagnostics")
+    assert sorted(c["resourceId"].lower() for c in rerun["changes"]) == sorted(ours)
+    assert {c["changeType"] for c in rerun["changes"]} == {"NoChange"}
     print(f"{len(predicted)} resources equal to bicep snapshot in {time.monotonic() - started:.1f}s")
 
 
