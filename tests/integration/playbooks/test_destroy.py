@@ -71,6 +71,12 @@ def release_exists(env, names) -> bool:
     return proc.returncode == 0
 
 
+def deletes(arm, since, rg):
+    """DELETE requests to this test's resource group (other tests share the double at the same time)."""
+    own = f"/resourcegroups/{rg.lower()}"
+    return [r for r in arm.requests(since) if r["method"] == "DELETE" and own in r["path"].lower()]
+
+
 def destroy(env, names, confirm=None, check=False, **more):
     extra = dict(names, **more)
     if confirm is not None:
@@ -94,7 +100,7 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
         assert res.rc != 0, res
         assert "confirm_destroy=local" in res.task("Refuse to destroy", HOST)["msg"]
         assert res.changed(HOST) == 0
-        assert not [r for r in arm.requests(seq) if r["method"] == "DELETE"]
+        assert not deletes(arm, seq, rg)
         assert release_exists(env, target)
         assert arm.held(rg) == (resources, deployments)
 
@@ -105,7 +111,7 @@ def test_destroy_refuses_then_removes_release_and_resources_keeping_storage(env,
     would = res.task("Remove the Azure resources", HOST)
     assert would["changed"] is True
     assert len(would["deleted_resources"]) == 3 and len(would["kept_resources"]) == 2
-    assert not [r for r in arm.requests(seq) if r["method"] == "DELETE"]
+    assert not deletes(arm, seq, rg)
     assert release_exists(env, target) and arm.held(rg) == (resources, deployments)
 
     # Confirmed: the release and the network go; the storage account and its container stay.
