@@ -37,8 +37,8 @@ SNAPSHOT_SCOPE = ["--subscription-id", "00000000-0000-0000-0000-000000000000",
                   "--deployment-name", "neo4j-infra"]
 
 
-@pytest.fixture(scope="module")
-def bicep():
+@pytest.fixture(scope="module", name="bicep")
+def bicep_fixture():
     path = find_bicep()
     if path is None:
         pytest.skip("no Bicep CLI: set BICEP_BIN or keep ../shared/tools/bicep/bicep beside the checkout")
