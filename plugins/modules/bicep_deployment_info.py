@@ -17,7 +17,7 @@ description:
     M(neo4j_azure.aks.bicep_deployment) made it, and returns its outputs and provisioning state.
   - Sends one read request (C(GET) of the deployment); it never runs a what-if and never writes, so a job
     that only needs the outputs of the infrastructure (a backup, a restore) does not touch it.
-  - A deployment that does not exist is not an error: O(fail_when_missing) decides.
+  - A deployment that does not exist is not an error; O(fail_when_missing) decides.
   - Outputs of type C(secureString) or C(secureObject) are never returned by Azure, so they are missing here.
 author:
   - neo4j_azure.aks contributors (@neo4j-azure)
@@ -117,6 +117,7 @@ from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import (
     AzureClients, AzureOpError, azure_auth_argument_spec, check_azure_requirements)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_deployment import (
     DeploymentRunner, deployment_result)
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def argument_spec():
@@ -144,11 +145,7 @@ def run(params):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     check_azure_requirements(module)
-    try:
-        result = run(module.params)
-    except AzureOpError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(**result)
+    run_module(module, lambda: run(module.params))
 
 
 if __name__ == "__main__":
