@@ -20,6 +20,8 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import ModuleError
+
 AZURE_IMPORT_ERROR = None
 try:
     from azure.core.exceptions import (
@@ -99,12 +101,11 @@ def azure_auth_argument_spec():
     )
 
 
-class AzureOpError(Exception):
+class AzureOpError(ModuleError):
     """An Azure operation failed. ``details`` is what modules pass to fail_json (never secrets)."""
 
     def __init__(self, message, code=None, status_code=None, error=None, option=None, **extra):
         super(AzureOpError, self).__init__(message)
-        self.message = message
         self.code = code
         self.status_code = status_code
         self.error = error  # the ARM error tree: {code, message, target?, details: [...]}

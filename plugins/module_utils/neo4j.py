@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import ModuleError
+
 try:
     import neo4j
     from neo4j import exceptions as neo4j_exc
@@ -56,7 +58,7 @@ def connection_argument_spec():
     }
 
 
-class Neo4jOpError(Exception):
+class Neo4jOpError(ModuleError):
     """A failed Neo4j operation, with its kind (UNREACHABLE, AUTH, ...) and the server's status code if any."""
 
     def __init__(self, kind, message, code=None):
@@ -66,7 +68,7 @@ class Neo4jOpError(Exception):
 
     @property
     def details(self):
-        return {"error_kind": self.kind, "neo4j_code": self.code}
+        return {"changed": False, "error_kind": self.kind, "neo4j_code": self.code}
 
 
 def require_driver(module):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import ModuleError
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j import (
     DATABASE_NOT_FOUND, DATABASE_UNAVAILABLE, UNREACHABLE, Neo4jClient, Neo4jOpError)
 
@@ -34,13 +35,17 @@ def health_argument_spec():
     }
 
 
-class HealthError(Exception):
+class HealthError(ModuleError):
     """Neo4j is not healthy (or not reachable); carries what was measured so the failure shows it."""
 
     def __init__(self, message, report, kind="unhealthy"):
         super().__init__(message)
         self.report = report
         self.kind = kind
+
+    @property
+    def details(self):
+        return {**self.report, "changed": False, "healthy": False, "error_kind": self.kind}
 
 
 def backoff_delays(initial, maximum, factor=2.0):

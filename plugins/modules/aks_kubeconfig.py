@@ -91,8 +91,9 @@ credential_type:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import (
-    AzureClients, AzureOpError, azure_auth_argument_spec, check_azure_requirements)
+    AzureClients, azure_auth_argument_spec, check_azure_requirements)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig import KubeconfigFetcher
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def argument_spec():
@@ -109,11 +110,8 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     check_azure_requirements(module)
-    try:
-        result = KubeconfigFetcher(AzureClients(module.params), module.params, module.check_mode).ensure()
-    except AzureOpError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(**result)
+    fetcher = KubeconfigFetcher(AzureClients(module.params), module.params, module.check_mode)
+    run_module(module, fetcher.ensure)
 
 
 if __name__ == "__main__":

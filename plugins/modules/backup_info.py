@@ -107,21 +107,17 @@ container_exists:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureOpError
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_blob import (
     BackupStore,
     info_argument_spec,
     list_backups,
 )
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def main():
     module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    try:
-        result = list_backups(BackupStore.from_params(module.params), module.params)
-    except AzureOpError as err:
-        module.fail_json(msg=err.message, **err.details)
-    module.exit_json(**result)
+    run_module(module, lambda: list_backups(BackupStore.from_params(module.params), module.params))
 
 
 if __name__ == "__main__":

@@ -141,24 +141,25 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureOpError
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_blob import (
     BackupStore,
     prune,
     retention_argument_spec,
 )
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def main():
     module = AnsibleModule(argument_spec=retention_argument_spec(), supports_check_mode=True)
-    try:
-        store = BackupStore.from_params(module.params)
-        result, warnings = prune(store, module.params, module.check_mode, datetime.now(timezone.utc))
-    except AzureOpError as err:
-        module.fail_json(msg=err.message, **err.details)
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+
+    def work():
+        result, warnings = prune(BackupStore.from_params(module.params), module.params, module.check_mode,
+                                 datetime.now(timezone.utc))
+        for warning in warnings:
+            module.warn(warning)
+        return result
+
+    run_module(module, work)
 
 
 if __name__ == "__main__":

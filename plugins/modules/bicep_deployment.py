@@ -278,6 +278,7 @@ from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_bicep import
     load_bicepparam, load_parameters_file, load_template)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_deployment import (
     DeploymentRunner, build_parameters)
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def argument_spec():
@@ -341,11 +342,7 @@ def main():
         module.fail_json(msg="a subscription-scope deployment (no resource_group) needs the location option",
                          option="location")
     check_azure_requirements(module)
-    try:
-        result = run(module)
-    except AzureOpError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(**result)
+    run_module(module, lambda: run(module))
 
 
 if __name__ == "__main__":

@@ -234,18 +234,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j import (
     connection_argument_spec, require_driver)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j_health import (
-    HealthCheck, HealthError, health_argument_spec)
+    HealthCheck, health_argument_spec)
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def main():
     module = AnsibleModule(argument_spec={**connection_argument_spec(), **health_argument_spec()},
                            supports_check_mode=True)
     require_driver(module)
-    try:
-        report = HealthCheck(module.params).run()
-    except HealthError as err:
-        module.fail_json(msg=str(err), **{**err.report, "changed": False, "healthy": False, "error_kind": err.kind})
-    module.exit_json(changed=False, **report)
+    run_module(module, lambda: dict(HealthCheck(module.params).run(), changed=False))
 
 
 if __name__ == "__main__":

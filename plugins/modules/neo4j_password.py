@@ -101,20 +101,17 @@ neo4j_code:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j import (
-    Neo4jOpError, connection_argument_spec, require_driver)
+    connection_argument_spec, require_driver)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j_password import (
     PasswordManager, password_argument_spec)
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
 def main():
     module = AnsibleModule(argument_spec={**connection_argument_spec(), **password_argument_spec()},
                            supports_check_mode=True)
     require_driver(module)
-    try:
-        result = PasswordManager(module.params).ensure(module.check_mode)
-    except Neo4jOpError as err:
-        module.fail_json(msg=str(err), changed=False, **err.details)
-    module.exit_json(**result)
+    run_module(module, lambda: PasswordManager(module.params).ensure(module.check_mode))
 
 
 if __name__ == "__main__":
