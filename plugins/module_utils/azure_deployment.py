@@ -554,8 +554,8 @@ class DeploymentRunner:
         info = deployment_result(failed, self.secrets)
         tree = info.get("error") or {}
         if not tree:
-            if info["provisioning_state"] in (None, "Succeeded"):
-                return err
+            if info["provisioning_state"] != "Canceled":
+                return err  # still running (a wait_timeout), or failed without a tree: the original error says it
             # Canceled (by a user or a newer deployment of the same name) carries no error tree.
             tree = {"code": "Deployment%s" % info["provisioning_state"],
                     "message": "the deployment was %s before it finished; re-run to converge"
