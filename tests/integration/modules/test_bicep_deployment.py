@@ -365,7 +365,7 @@ def test_bicepparam_file_compiled_by_the_real_cli(env, arm, rg, tmp_path):
     task["neo4j_azure.aks.bicep_deployment"]["parameters"] = {"skuName": "Standard_ZRS"}
     res = run_playbook(play(env, task), env=env)
     assert res.rc == 0 and res.task("deploy bicepparam")["outputs"] == {"retentionDays": 11,
-                                                                         "skuName": "Standard_ZRS"}, res
+                                                                        "skuName": "Standard_ZRS"}, res
     params.write_text("using 'main.bicep'\n\nparam prefix = 42\n")
     res = run_playbook(play(env, task), env=env)
     failed = res.task("deploy bicepparam")

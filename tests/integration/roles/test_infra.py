@@ -149,7 +149,7 @@ def test_a_change_inside_each_module_shows_in_what_if_and_is_applied(env, tmp_pa
     if first.rc != 0:
         skip_on_deferred_reference_gap(first, rg)
     assert first.rc == 0, first
-    changed_vars = {k: v for overrides, _ in MODULE_CHANGES.values() for k, v in overrides.items()}
+    changed_vars = {k: v for overrides, _expected in MODULE_CHANGES.values() for k, v in overrides.items()}
 
     seq = arm.last_seq()
     check = run_playbook(play, env=env, check=True, diff=True, extra_vars=changed_vars)
@@ -159,7 +159,7 @@ def test_a_change_inside_each_module_shows_in_what_if_and_is_applied(env, tmp_pa
     assert deploy["changed"], deploy
     seen = [(c["resource_id"], c["change_type"]) for c in deploy["what_if"]["changes"]]
     print("\nwhat-if changes:", *seen, sep="\n  ")
-    for module, (_, (fragment, kind)) in MODULE_CHANGES.items():
+    for module, (_overrides, (fragment, kind)) in MODULE_CHANGES.items():
         assert any(fragment in rid and change == kind for rid, change in seen), f"{module}: no {kind} of {fragment}"
     # No module skipped by what-if (an ARM double started before c5dafef still lists module-deployed resources a
     # second time as Ignore, so the Ignore count is not asserted here; tests/harness/test_arm_double.py covers it).
@@ -169,7 +169,7 @@ def test_a_change_inside_each_module_shows_in_what_if_and_is_applied(env, tmp_pa
     applied = run_playbook(play, env=env, extra_vars=changed_vars)
     assert applied.rc == 0, applied
     assert applied.task("Deploy the resource group and the infrastructure template")["changed"]
-    held, _ = arm.held(rg)
+    held, _deployments = arm.held(rg)
     assert any(path.endswith("/federatedIdentityCredentials/aks-neo4j-ops-neo4j-backup") for path in held), held
     assert any(path.endswith("/subnets/private-endpoints") or "private-endpoints-nsg" in path for path in held), held
 

@@ -15,7 +15,7 @@ def handle(h, path, query, raw):
             return h.reply(200, {"requests": [e for e in d.log if e["seq"] > since], "last": d.seq})
         if path == "/_testenv/counters" and h.command == "GET":
             return h.reply(200, {"counters": dict(d.counters), "total": sum(d.counters.values()),
-                                    "last": d.seq})
+                                 "last": d.seq})
         if path == "/_testenv/reset" and h.command == "POST":
             d.log.clear()
             d.counters.clear()
@@ -51,6 +51,6 @@ def handle(h, path, query, raw):
             return h.reply(200, {"profile": "instant"})
         if path == "/_testenv/state" and h.command == "GET":
             return h.reply(200, {"resourceGroups": list(d.resource_groups.values()),
-                                    "resources": [d.resource_body(k) for k in d.resources],
-                                    "deployments": list(d.deployments.values())})
+                                 "resources": [d.resource_body(k) for k in d.resources],
+                                 "deployments": list(d.deployments.values())})
     return h.reply(404, {"error": f"unknown control endpoint {h.command} {path}"})

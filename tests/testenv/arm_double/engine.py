@@ -56,7 +56,6 @@ class DeploymentEngine(Store):
             raise template_error(err) from err
         return echo, planned, ev
 
-
     def _nested_props(self, res) -> dict:
         props = res.body.get("properties") or {}
         raw_props = res.raw.get("properties") or {}

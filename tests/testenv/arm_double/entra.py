@@ -12,7 +12,7 @@ def handle(h, path, raw):
     if path.endswith("/.well-known/openid-configuration") and h.command == "GET":
         if not path.startswith(f"/{tenant}/"):
             return h.reply(400, {"error": "invalid_tenant", "error_description":
-                                    "AADSTS90002: Tenant not found (ARM test double)."})
+                                 "AADSTS90002: Tenant not found (ARM test double)."})
         return h.reply(200, {
             "issuer": f"{h.base}/{tenant}/v2.0",
             "authorization_endpoint": f"{h.base}/{tenant}/oauth2/v2.0/authorize",
@@ -27,11 +27,11 @@ def handle(h, path, raw):
         form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
         if form.get("grant_type") != "client_credentials":
             return h.reply(400, {"error": "unsupported_grant_type",
-                                    "error_description": "AADSTS70003: only client_credentials is served."})
+                                 "error_description": "AADSTS70003: only client_credentials is served."})
         if form.get("client_id") != h.double.cfg["client_id"]:
             return h.reply(400, {"error": "unauthorized_client", "error_description":
-                                    f"AADSTS700016: Application with identifier '{form.get('client_id')}' was "
-                                    f"not found in the directory."})
+                                 f"AADSTS700016: Application with identifier '{form.get('client_id')}' was "
+                                 f"not found in the directory."})
         ok = False
         if "client_secret" in form:
             ok = secrets.compare_digest(form["client_secret"], h.double.cfg["client_secret"])
@@ -47,10 +47,12 @@ def handle(h, path, raw):
         with h.double.lock:
             h.double.tokens[token] = time.time() + 3600
         return h.reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                "access_token": token})
+                             "access_token": token})
     return h.reply(404, {"error": "not_found", "error_description": f"{path} is not served."})
 
 # -- cloud metadata ---------------------------------------------------------------------------------------
+
+
 def metadata(h, query):
     """ARM's unauthenticated cloud discovery document (what `cloud_environment: <url>` clients read).
 
