@@ -44,7 +44,7 @@ def writes(requests: list, rg: str) -> list:
 
 def skip_on_deferred_reference_gap(result, rg):
     """Real ARM defers reference() to a resource the same deployment creates until that resource exists; the
-    double (tests/testenv/arm_double/server.py, Double.plan) evaluates every resource body up front, at
+    double (tests/testenv/arm_double/engine.py) evaluates every resource body up front, at
     validate and at PUT, so such references fail with ResourceNotFound on a first deployment. Skip, precisely,
     while the double has that gap; the test runs in full as soon as it is closed."""
     try:
