@@ -44,10 +44,10 @@ def test_backup_reads_the_infra_outputs_without_deploying(prodlike, namespace):
     assert {r["method"] for r in requests} == {"GET"}, requests
     assert prodlike.arm_writes(seq) == []
     for run in (first, second, now):
-        assert not [name for name, _ in run.tasks(HOST) if "Deploy the resource group" in name]
+        assert not [name for name, _result in run.tasks(HOST) if "Deploy the resource group" in name]
 
     writes = [w for w in prodlike.kube.log[kube_seen:] if w[0] in WRITES]
-    assert writes and all(f"/namespaces/{namespace}/" in path for _, path in writes), writes
+    assert writes and all(f"/namespaces/{namespace}/" in path for _method, path in writes), writes
     outputs = now.task("Publish the deployment outputs", HOST)["ansible_facts"]["infra_outputs"]
     sa = json.loads(kubectl(prodlike.env, "get", "serviceaccount", "neo4j-backup", "-n", namespace, "-o",
                             "json").stdout)

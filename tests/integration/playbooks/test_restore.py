@@ -66,13 +66,13 @@ def test_confirmed_restore_reads_the_infra_outputs_without_deploying(prodlike, r
     requests = prodlike.arm_requests(seq)
     assert requests and {r["method"] for r in requests} == {"GET"}, requests
     assert prodlike.arm_writes(seq) == []
-    assert not [name for name, _ in result.tasks(HOST) if "Deploy the resource group" in name]
+    assert not [name for name, _result in result.tasks(HOST) if "Deploy the resource group" in name]
     assert result.task("Read the infra deployment", HOST)["changed"] is False
 
     # Kubernetes: the restore's writes (the recording proxy sees them), all in its own namespace.
     writes = [w for w in prodlike.kube.log[kube_seen:] if w[0] in ("POST", "PUT", "PATCH", "DELETE")]
     assert writes, "the restore wrote nothing through the recording proxy: the count above proves nothing"
-    assert all(f"/namespaces/{namespace}/" in path for _, path in writes), writes
+    assert all(f"/namespaces/{namespace}/" in path for _method, path in writes), writes
     job_name = result.task("Name the restore Job", HOST)["ansible_facts"]["restore_job_name"]
     job = json.loads(kubectl(prodlike.env, "get", "job", job_name, "-n", namespace, "-o", "json").stdout)
     download_env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["initContainers"][0]["env"]}

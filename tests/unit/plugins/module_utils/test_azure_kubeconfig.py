@@ -46,12 +46,12 @@ def fetcher(tmp_path, cluster=SimpleNamespace(disable_local_accounts=False), che
 
 
 def test_writes_0600_then_unchanged(tmp_path):
-    first, _ = fetcher(tmp_path)
+    first, _arm = fetcher(tmp_path)
     result = first.ensure()
     assert result["changed"] is True and result["context"] == "aks-it"
     path = result["path"]
     assert open(path, "rb").read() == KUBECONFIG and kc.file_mode(path) == 0o600
-    again, _ = fetcher(tmp_path)
+    again, _arm = fetcher(tmp_path)
     assert again.ensure()["changed"] is False
 
 
@@ -76,7 +76,7 @@ def test_base64_string_values_are_decoded(tmp_path):
 
 
 def test_missing_cluster_names_the_option(tmp_path):
-    item, _ = fetcher(tmp_path, cluster=None)
+    item, _arm = fetcher(tmp_path, cluster=None)
     with pytest.raises(AzureOpError) as err:
         item.ensure()
     assert err.value.option == "cluster_name" and "aks1" in err.value.message

@@ -108,10 +108,10 @@ def test_prune_in_check_mode_deletes_nothing():
 def test_prune_deletes_what_the_policy_drops_then_converges():
     container = FakeContainer(BLOBS)
     store = bb.BackupStore(container, "neo4j-backups")
-    result, _ = bb.prune(store, params(environment="prod"), check_mode=False, now=NOW)
+    result, _deleted = bb.prune(store, params(environment="prod"), check_mode=False, now=NOW)
     assert container.deleted == result["deleted"] == ["neo4j-backups/prod/neo4j/neo4j-20261128T020000Z.dump"]
     assert result["diff"]["before"]["backups"] != result["diff"]["after"]["backups"]
-    again, _ = bb.prune(store, params(environment="prod"), check_mode=False, now=NOW)
+    again, _deleted = bb.prune(store, params(environment="prod"), check_mode=False, now=NOW)
     assert again["changed"] is False and again["deleted"] == []
 
 
