@@ -136,6 +136,7 @@ options:
     type: str
     default: deploy
     choices: [deploy, fail]
+    version_added: 0.2.0
 notes:
   - Outputs of the last successful deployment are returned also when nothing changed, so later tasks can use
     them on every run.
