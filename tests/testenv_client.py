@@ -232,9 +232,9 @@ class PlaybookResult:
     def changed_tasks(self, host: str = "localhost") -> list[str]:
         return [name for name, res in self.tasks(host) if res.get("changed")]
 
-    def failed_tasks(self) -> list[tuple[str, str, str]]:
-        """(host, task name, message) of every failed task, to say why a run failed."""
-        return [(t.host, t.name, str(t.result.get("msg", ""))[:1500]) for t in self.timed_tasks() if t.failed]
+    def failed_tasks(self, host: str | None = None) -> list[tuple[str, str, str]]:
+        """(host, task name, message) of every failed task (of one host, or all), to say why a run failed."""
+        return [(t.host, t.name, str(t.result.get("msg", ""))[:1500]) for t in self.timed_tasks(host) if t.failed]
 
     def failure(self) -> str:
         """Why the run failed, in one line: the first failed task and its message, else the output's tail."""
@@ -339,6 +339,29 @@ def run_playbook(playbook, env: dict | None = None, inventory: str | None = None
     return start_playbook(playbook, env=env, inventory=inventory, extra_vars=extra_vars, check=check, diff=diff,
                           verbosity=verbosity, tags=tags, json_output=json_output,
                           extra_env=extra_env).wait(timeout)
+
+
+def case_host(case: str) -> str:
+    """The inventory host name run_cases() gives a case ("two servers" -> "case_two_servers")."""
+    return "case_" + "".join(c if c.isalnum() else "_" for c in case.lower())
+
+
+def run_cases(tasks: list, cases: dict, env: dict | None = None, common_vars: dict | None = None,
+              check: bool = False, timeout: int = 1200) -> PlaybookResult:
+    """Run one play once for many cases: each case is an inventory host (local connection) with its own vars.
+
+    One ansible-playbook start instead of one per case (each start costs seconds of CPU); a case that fails stops only
+    its own host. Read a case's results with result.task(name, host=case_host(case)) and
+    result.failed_tasks(host=case_host(case)).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        hosts = {case_host(case): {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                                   **case_vars} for case, case_vars in cases.items()}
+        inventory = Path(tmp) / "cases.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}, sort_keys=False))
+        play = [{"name": "cases", "hosts": "all", "gather_facts": False, "vars": dict(common_vars or {}),
+                 "tasks": tasks}]
+        return run_playbook(play, env=env, inventory=str(inventory), check=check, timeout=timeout)
 
 
 def localhost_play(tasks: list, name: str = "test", gather_facts: bool = False, vars_: dict | None = None,

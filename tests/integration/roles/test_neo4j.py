@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from testenv_client import localhost_play, run_playbook
+from testenv_client import case_host, localhost_play, run_cases, run_playbook
 
 # A throwaway credential for the test cluster, made per run; the tests check it is never printed.
 PASSWORD = f"Neo4j-{uuid.uuid4().hex[:16]}"
@@ -62,12 +62,15 @@ def history(env, namespace) -> list:
     return json.loads(helm(env, "history", RELEASE, "-n", namespace, "-o", "json").stdout)
 
 
+def role_vars(namespace, **overrides) -> dict:
+    return {"neo4j_namespace": namespace, "neo4j_release_name": RELEASE, "neo4j_password": PASSWORD,
+            "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": {"data": "10Gi"},
+            "neo4j_helm_timeout": "2m", "neo4j_rollout_timeout": 120, **overrides}
+
+
 def deploy(env, namespace, check=False, diff=False, verbosity=0, json_output=True, **overrides):
-    role_vars = {"neo4j_namespace": namespace, "neo4j_release_name": RELEASE, "neo4j_password": PASSWORD,
-                 "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": {"data": "10Gi"},
-                 "neo4j_helm_timeout": "2m", "neo4j_rollout_timeout": 120, **overrides}
     play = localhost_play([{"name": "Deploy Neo4j", "ansible.builtin.include_role": {"name": "neo4j_azure.aks.neo4j"}}],
-                          vars_=role_vars)
+                          vars_=role_vars(namespace, **overrides))
     return run_playbook(play, env=env, check=check, diff=diff, verbosity=verbosity, json_output=json_output)
 
 
@@ -277,15 +280,29 @@ BAD_INPUTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def bad_input_run(kube):
+    """Every bad input in one ansible-playbook run: one inventory host per case, each with its own namespace."""
+    namespaces = {case: f"n4-bad-{index}-{uuid.uuid4().hex[:4]}" for index, case in enumerate(sorted(BAD_INPUTS))}
+    cases = {case: {**role_vars(namespaces[case]), **BAD_INPUTS[case][0]} for case in BAD_INPUTS}
+    tasks = [{"name": "Deploy Neo4j", "ansible.builtin.include_role": {"name": "neo4j_azure.aks.neo4j"}}]
+    result = run_cases(tasks, cases, env=kube)
+    yield result, namespaces
+    for name in namespaces.values():
+        kubectl(kube, "delete", "namespace", name, "--wait=false", check=False)
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_inputs_fail_before_anything_is_applied(kube, namespace, case):
+def test_bad_inputs_fail_before_anything_is_applied(kube, bad_input_run, case):
+    result, namespaces = bad_input_run
     overrides, task, expected = BAD_INPUTS[case]
-    result = deploy(kube, namespace, **overrides)
-    assert result.rc != 0
-    failed = result.failed_tasks()
+    host = case_host(case)
+    assert host in result.stats, result
+    failed = result.failed_tasks(host)
     assert len(failed) == 1 and task in failed[0][1], failed  # one rule, one failure
-    message = result.task(task)["msg"]
+    message = result.task(task, host=host)["msg"]
     for part in expected:
         assert part in message, message
-    assert result.changed() == 0
+    assert result.changed(host) == 0
+    namespace = overrides.get("neo4j_namespace", namespaces[case])
     assert kubectl(kube, "get", "namespace", namespace, check=False).returncode != 0

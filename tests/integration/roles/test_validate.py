@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from testenv_client import localhost_play, run_playbook
+from testenv_client import case_host, localhost_play, run_cases, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -145,13 +145,22 @@ BAD_INPUTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def bad_input_run(env):
+    """Every bad input in one ansible-playbook run: one inventory host per case."""
+    cases = {case: {"validate_bolt_uri": env["NEO4J_URI"], **BAD_INPUTS[case][0]} for case in BAD_INPUTS}
+    tasks = [{"name": "validate", "ansible.builtin.include_role": {"name": "neo4j_azure.aks.validate"}}]
+    return run_cases(tasks, cases, env=env)
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_inputs_fail_first_naming_the_variable_and_value(env, case):
-    role_vars, task, expected = BAD_INPUTS[case]
-    result = validate(env, **{"validate_bolt_uri": env["NEO4J_URI"], **role_vars})
-    assert result.rc != 0
-    failed = result.failed_tasks()
+def test_bad_inputs_fail_first_naming_the_variable_and_value(bad_input_run, case):
+    result = bad_input_run
+    _role_vars, task, expected = BAD_INPUTS[case]
+    host = case_host(case)
+    assert host in result.stats, result
+    failed = result.failed_tasks(host)
     assert len(failed) == 1 and task in failed[0][1], failed
-    assert expected in result.task(task)["msg"]
-    assert not [name for name, _result in result.tasks() if "Read the" in name or "Wait for" in name], \
+    assert expected in result.task(task, host=host)["msg"]
+    assert not [name for name, _result in result.tasks(host) if "Read the" in name or "Wait for" in name], \
         "nothing is read before the inputs are checked"
