@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test environment's binaries from the Go module proxy, once per version, into a cache
 # outside the repository: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
-# kwok, kwokctl and helm 3. (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
+# kwok, kwokctl, helm 3 and kubelogin. (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
 #
 # Usage: tests/testenv/build-binaries.sh [component ...]   (default: all)
 # Prints the bin directory on its last line.
@@ -11,6 +11,7 @@ K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+KUBELOGIN_VERSION="${KUBELOGIN_VERSION:-v0.2.22}"
 CACHE="${NEO4J_AKS_CACHE:-$HOME/.cache/neo4j-azure-aks}"
 BIN="$CACHE/bin"
 
@@ -106,8 +107,29 @@ build_helm() {
   publish "$out" helm
 }
 
+build_kubelogin() {
+  local out="$CACHE/kubelogin-$KUBELOGIN_VERSION" mod="$CACHE/src/kubelogin-$KUBELOGIN_VERSION"
+  if [ -x "$out/kubelogin" ]; then publish "$out" kubelogin; return; fi
+  log "building kubelogin $KUBELOGIN_VERSION"
+  # go mod download fetches the zip, then reports the go-version mismatch below as an error: read the
+  # zip's path from its JSON whatever its exit status.
+  local zip
+  zip=$( (go mod download -json "github.com/Azure/kubelogin@$KUBELOGIN_VERSION" || true) | sed -n 's/.*"Zip": "\(.*\)".*/\1/p')
+  [ -f "$zip" ] || die "could not download github.com/Azure/kubelogin@$KUBELOGIN_VERSION from the Go module proxy"
+  rm -rf "$mod" "$out"; mkdir -p "$mod" "$out"
+  python3 -m zipfile -e "$zip" "$mod"
+  cd "$mod/github.com/Azure/kubelogin@$KUBELOGIN_VERSION"
+  # v0.2.22's go.mod asks for a newer Go patch release than the machine may have (go 1.26.10); the
+  # code builds with any go1.26, so the module is built from its own source with the go line relaxed
+  # to the local toolchain instead of downloading another toolchain.
+  chmod -R u+w .
+  go mod edit -go="$(go env GOVERSION | sed 's/^go//')"
+  gorun go build -trimpath -ldflags "-s -w -X main.gitTag=$KUBELOGIN_VERSION" -o "$out/kubelogin" .
+  publish "$out" kubelogin
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes)
+[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin)
 for current in "${components[@]}"; do
   trap 'die "building $current failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and run make binaries again"' ERR
   "build_$current"
