@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test environment's binaries from the Go module proxy, once per version, into a cache
 # outside the repository: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
-# kwok, kwokctl, helm 3 and kubelogin. (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
+# kwok, kwokctl, helm 3, kubelogin and kubelet. (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
 #
 # Usage: tests/testenv/build-binaries.sh [component ...]   (default: all)
 # Prints the bin directory on its last line.
@@ -128,8 +128,33 @@ build_kubelogin() {
   publish "$out" kubelogin
 }
 
+# kubelet of the same Kubernetes release, for the test environment's one real node (tests/testenv/components/node.py).
+# Its own module (the control-plane build stays as it is); same staging replaces and version stamps.
+build_kubelet() {
+  local out="$CACHE/kubelet-$K8S_VERSION" mod="$CACHE/src/kubelet-$K8S_VERSION"
+  if [ -x "$out/kubelet" ]; then publish "$out" kubelet; return; fi
+  log "building kubelet $K8S_VERSION (cold: about 5-10 min on 2 cores)"
+  rm -rf "$mod"; mkdir -p "$mod" "$out"; cd "$mod"
+  go mod init local/kubelet-build >/dev/null 2>&1
+  go mod edit -go=1.26.0 -require="k8s.io/kubernetes@$K8S_VERSION"
+  local gomod m
+  gomod=$(gorun go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  [ -f "$gomod" ] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
+  for m in $(sed -n 's#^\s*\(k8s.io/[^ ]*\) => ./staging/.*#\1#p' "$gomod"); do
+    go mod edit -replace="$m=$m@v0.${K8S_VERSION#v1.}"
+  done
+  go mod edit -tool=k8s.io/kubernetes/cmd/kubelet
+  gorun go mod tidy
+  local F="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    F="$F -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X $p.gitTreeState=clean"
+  done
+  go build -p 2 -trimpath -ldflags "-s -w $F" -o "$out/kubelet" k8s.io/kubernetes/cmd/kubelet
+  publish "$out" kubelet
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin)
+[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin kubelet)
 for current in "${components[@]}"; do
   trap 'die "building $current failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and run make binaries again"' ERR
   "build_$current"
