@@ -1,0 +1,3 @@
+module local/testenv-pause
+
+go 1.26.0
