@@ -23,6 +23,11 @@ app.kubernetes.io/part-of: neo4j
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
+{{/* Neo4j's Prometheus endpoint: Enterprise only (Community has none). */}}
+{{- define "neo4j.metrics" -}}
+{{- if and .Values.metrics.enabled (eq .Values.neo4j.edition "enterprise") }}true{{ end -}}
+{{- end -}}
+
 {{- define "neo4j.clustered" -}}
 {{- if gt (int .Values.neo4j.servers) 1 }}true{{ end -}}
 {{- end -}}
@@ -79,6 +84,11 @@ memory, transaction state and the OS.
 {{- if eq .Values.neo4j.edition "enterprise" -}}
 {{- $_ := set $s "server.backup.enabled" "true" -}}
 {{- $_ := set $s "server.backup.listen_address" "0.0.0.0:6362" -}}
+{{- end -}}
+{{- if include "neo4j.metrics" . -}}
+{{- $_ := set $s "server.metrics.enabled" "true" -}}
+{{- $_ := set $s "server.metrics.prometheus.enabled" "true" -}}
+{{- $_ := set $s "server.metrics.prometheus.endpoint" (printf "0.0.0.0:%d" (int .Values.metrics.port)) -}}
 {{- end -}}
 {{- if .Values.persistence.import.enabled -}}
 {{- $_ := set $s "server.directories.import" "/import" -}}

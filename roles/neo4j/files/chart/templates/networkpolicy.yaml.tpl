@@ -1,8 +1,9 @@
 {{- if .Values.networkPolicy.enabled }}
 {{- $np := .Values.networkPolicy }}
 # Ingress to Neo4j: Bolt/HTTP(S) only from the named namespaces, pod labels and CIDRs; the backup port
-# only from backup pods; cluster ports only between servers of this release. Egress is not restricted
-# (plugin downloads, Kubernetes API for discovery, Azure endpoints).
+# only from backup pods; the metrics port (Enterprise) only from the managed Prometheus agent; cluster ports
+# only between servers of this release. Egress is not restricted (plugin downloads, Kubernetes API for
+# discovery, Azure endpoints).
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -50,6 +51,18 @@ spec:
             matchLabels:
               {{- toYaml . | nindent 14 }}
         {{- end }}
+    {{- end }}
+    {{- if include "neo4j.metrics" . }}
+    # The metrics port only from the managed Prometheus agent.
+    - ports:
+        - {port: {{ .Values.metrics.port }}, protocol: TCP}
+      from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ .Values.metrics.agentNamespace }}
+          podSelector:
+            matchLabels:
+              {{- toYaml .Values.metrics.agentPodLabels | nindent 14 }}
     {{- end }}
     {{- if include "neo4j.clustered" . }}
     - ports:

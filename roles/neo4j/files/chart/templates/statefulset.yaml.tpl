@@ -159,6 +159,9 @@ spec:
             - {name: tcp-http, containerPort: 7474, protocol: TCP}
             - {name: tcp-https, containerPort: 7473, protocol: TCP}
             - {name: tcp-backup, containerPort: 6362, protocol: TCP}
+            {{- if include "neo4j.metrics" . }}
+            - {name: tcp-metrics, containerPort: {{ .Values.metrics.port }}, protocol: TCP}
+            {{- end }}
             {{- if $clustered }}
             - {name: tcp-cluster, containerPort: 6000, protocol: TCP}
             - {name: tcp-raft, containerPort: 7000, protocol: TCP}
