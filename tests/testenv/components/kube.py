@@ -16,6 +16,12 @@ K8S_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "
 STAGES = sorted((Path(__file__).resolve().parents[1] / "kwok" / "stages").glob("*.yaml"))
 HELM_DIFF_PLUGIN = Path(__file__).resolve().parents[1] / "helm-diff-plugin"
 
+KWOKCTL_COMPONENTS = {
+    "apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration",
+    "componentsPatches": [{"name": "kwok-controller", "extraArgs": [
+        {"key": "manage-all-nodes", "value": "false", "override": True},
+        {"key": "manage-nodes-with-annotation-selector", "value": "kwok.x-k8s.io/node=fake"}]}],
+}
 NEO4J_POOL_TAINT = {"key": "workload", "value": "neo4j", "effect": "NoSchedule"}
 SYSTEM_POOL_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}
 
@@ -101,8 +107,13 @@ class Kube(Component):
         subprocess.run([bins / "kwokctl", "delete", "cluster", "--name", name], env={**os.environ, **env},
                        capture_output=True, check=False)
         kubeconfig.unlink(missing_ok=True)
+        # kwok simulates only the nodes annotated kwok.x-k8s.io/node=fake (all of aks_nodes()), so a real
+        # kubelet node (components/node.py) is left to its kubelet.
+        kwokctl_conf = workdir / "kwokctl-components.yaml"
+        kwokctl_conf.write_text(json.dumps(KWOKCTL_COMPONENTS))
         run([bins / "kwokctl", "create", "cluster", "--name", name, "--runtime", "binary",
-             *[arg for stage in STAGES for arg in ("--config", stage)], "--kubeconfig", kubeconfig,
+             *[arg for stage in STAGES for arg in ("--config", stage)], "--config", kwokctl_conf,
+             "--kubeconfig", kubeconfig,
              "--etcd-binary", bins / "etcd", "--kube-apiserver-binary", bins / "kube-apiserver",
              "--kube-controller-manager-binary", bins / "kube-controller-manager",
              "--kube-scheduler-binary", bins / "kube-scheduler", "--kwok-controller-binary", bins / "kwok",
