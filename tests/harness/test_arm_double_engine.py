@@ -1,6 +1,11 @@
 """The ARM double's template evaluator against Microsoft's own engine: `bicep snapshot` evaluates a deployment
 offline (predictedResources, outputs) with the template engine ARM runs. Runs in-process (the double's deployment
-engine, no HTTP) and needs the Bicep CLI; it skips without one."""
+engine, no HTTP).
+
+The per-environment comparison reads what `make bicep` commits: main.json and each environment's snapshot. Their
+freshness is tested where they are made (tests/integration/roles/test_infra_templates.py: the JSON equals a fresh
+compile, each snapshot validates against a fresh `bicep snapshot`), so the CLI's slow compile and snapshot run once
+per suite, not twice. The hash test runs the CLI itself and skips without one."""
 
 from __future__ import annotations
 
@@ -27,11 +32,15 @@ except ImportError:  # the test environment's CLI lookup is optional here: fall 
         return {"DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1"}
 
 REPO = Path(__file__).resolve().parents[2]
-MAIN_BICEP = REPO / "roles" / "infra" / "files" / "bicep" / "main.bicep"
+MAIN_JSON = REPO / "roles" / "infra" / "files" / "bicep" / "main.json"
 ENVIRONMENTS = REPO / "roles" / "infra" / "files" / "environments"
 SUBSCRIPTION_ID = "3f2c6a8e-0d4b-4e1a-9c55-7a1b2c3d4e5f"
 TENANT_ID = "b7e1d2c3-4f5a-4b6c-8d9e-0a1b2c3d4e5f"
 RESOURCE_GROUP, LOCATION, DEPLOYMENT = "rg-snapshot", "westeurope", "infra"
+# The scope `make bicep` snapshots the environments at (Makefile bicep-snapshots, compose.yml).
+COMMITTED_SCOPE = {"subscription_id": "00000000-0000-0000-0000-000000000000",
+                   "tenant_id": "00000000-0000-0000-0000-000000000000", "location": "westeurope",
+                   "deployment": "neo4j-infra"}
 # Inputs for uniqueString()/guid(): every tail length of the 8-byte blocks, several arguments, non-ASCII text.
 HASH_INPUTS = [[""], ["a"], ["ab"], ["abc"], ["abcd"], ["abcde"], ["abcdef"], ["abcdefg"], ["abcdefgh"],
                ["abcdefghi"], ["abcdefghijklmnopq"], ["neo4j", "dev"], ["x", "", "y"], ["Grüße", "東京"],
@@ -61,18 +70,21 @@ def snapshot(bicep, bicepparam: Path) -> dict:
     return json.loads(bicepparam.with_suffix(".snapshot.json").read_text())
 
 
-def double_deploys(template: dict, parameters: dict) -> tuple:
+def double_deploys(template: dict, parameters: dict, scope: dict | None = None) -> tuple:
     """What the double stores (the bodies ARM is sent for each resource) for an Incremental deployment, and
     its what-if of the same deployment run again."""
-    double = Double({"subscription_id": SUBSCRIPTION_ID, "tenant_id": TENANT_ID})
-    double.resource_groups[RESOURCE_GROUP.lower()] = {
-        "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}", "name": RESOURCE_GROUP,
-        "type": "Microsoft.Resources/resourceGroups", "location": LOCATION, "tags": {},
+    scope = scope or {"subscription_id": SUBSCRIPTION_ID, "tenant_id": TENANT_ID, "resource_group": RESOURCE_GROUP,
+                      "location": LOCATION, "deployment": DEPLOYMENT}
+    subscription, group, location = scope["subscription_id"], scope["resource_group"], scope["location"]
+    double = Double({"subscription_id": subscription, "tenant_id": scope["tenant_id"]})
+    double.resource_groups[group.lower()] = {
+        "id": f"/subscriptions/{subscription}/resourceGroups/{group}", "name": group,
+        "type": "Microsoft.Resources/resourceGroups", "location": location, "tags": {},
         "properties": {"provisioningState": "Succeeded"}}
     request = {"template": template, "mode": "Incremental",
                "parameters": {k: {"value": v} for k, v in parameters.items()}}
-    double.apply(RESOURCE_GROUP, DEPLOYMENT, request, LOCATION)
-    rerun = double.what_if(RESOURCE_GROUP, DEPLOYMENT, request, LOCATION)
+    double.apply(group, scope["deployment"], request, location)
+    rerun = double.what_if(group, scope["deployment"], request, location)
     return {key: rec["requested"] for key, rec in double.resources.items()}, rerun
 
 
@@ -99,31 +111,34 @@ def differences(ours, theirs, path: str) -> list:
     return [] if ours == theirs else [f"{path}: double {ours!r} != snapshot {theirs!r}"]
 
 
-def environment_parameters() -> list:
-    """(name, parameters) per inventory, as the infra role composes them (roles/infra/files/environments)."""
+def environments() -> list:
+    """(name, composed parameters, committed snapshot) per inventory (roles/infra/files/environments)."""
     found = sorted(ENVIRONMENTS.glob("*.parameters.json"))
-    return [pytest.param(json.loads(path.read_text()), id=path.name.split(".")[0]) for path in found] or [
-        pytest.param(None, marks=pytest.mark.skip(reason=f"no composed parameters in {ENVIRONMENTS}"))]
+    out = []
+    for path in found:
+        name = path.name.split(".")[0]
+        snap = ENVIRONMENTS / f"{name}.snapshot.json"
+        out.append(pytest.param(name, json.loads(path.read_text()),
+                                json.loads(snap.read_text()) if snap.exists() else None, id=name))
+    return out or [pytest.param(None, None, None,
+                                marks=pytest.mark.skip(reason=f"no composed parameters in {ENVIRONMENTS}"))]
 
 
 @pytest.fixture(scope="module")
-def main_template(bicep):
-    return json.loads(bicep("build", MAIN_BICEP, "--stdout"))
+def main_template():
+    return json.loads(MAIN_JSON.read_text())
 
 
-@pytest.mark.parametrize("parameters", environment_parameters())
-def test_double_evaluates_main_bicep_as_bicep_snapshot(bicep, main_template, parameters, tmp_path):
+@pytest.mark.parametrize("name,parameters,snap", environments())
+def test_double_evaluates_main_bicep_as_bicep_snapshot(main_template, name, parameters, snap):
     """Every resource the snapshot predicts, with the same id and body, and nothing else; values the snapshot
     cannot know offline ([reference(...)], ids built from environment()) are left out of the comparison. Then a
     no-op what-if of the same deployment: every resource once, NoChange, no module short-circuited."""
+    assert snap is not None, f"{name}: no committed snapshot: run `make bicep-snapshots`"
     started = time.monotonic()
-    (tmp_path / "composed.json").write_text(json.dumps(parameters))
-    lines = [f"using '{os.path.relpath(MAIN_BICEP, tmp_path)}'", "var composed = loadJsonContent('composed.json')"]
-    lines += [f"param {name} = composed.{name}" for name in parameters]
-    (tmp_path / "env.bicepparam").write_text("\n".join(lines) + "\n")
-    predicted = snapshot(bicep, tmp_path / "env.bicepparam")["predictedResources"]
-
-    ours, rerun = double_deploys(main_template, parameters)
+    predicted = snap["predictedResources"]
+    ours, rerun = double_deploys(main_template, parameters,
+                                 {**COMMITTED_SCOPE, "resource_group": f"neo4j-{name}-rg"})
     theirs = {r["id"].lower(): r for r in predicted if not runtime_only(r["id"])}
     unnamed = sorted(r["type"].lower() for r in predicted if runtime_only(r["id"]))
     assert sorted(ours[k]["type"].lower() for k in set(ours) - set(theirs)) == unnamed
