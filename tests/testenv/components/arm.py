@@ -25,8 +25,9 @@ TENANT_ID = "b7e1d2c3-4f5a-4b6c-8d9e-0a1b2c3d4e5f"
 CLIENT_ID = "5c9e2f1a-7b3d-4c8e-9f0a-1b2c3d4e5f60"
 
 
-def _write_certificates(workdir: Path) -> tuple:
-    """A throw-away CA and a 127.0.0.1/localhost server certificate signed by it (PEM files)."""
+def write_certificates(workdir: Path, ca_common_name: str = "ARM test double CA") -> tuple:
+    """A throw-away CA and a 127.0.0.1/localhost server certificate signed by it (PEM files). CAs of two
+    services trusted in one bundle need different names (OpenSSL picks the issuer by name)."""
     try:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
@@ -37,7 +38,7 @@ def _write_certificates(workdir: Path) -> tuple:
             from err
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ARM test double CA")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca_common_name)])
     ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
                .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
@@ -73,7 +74,7 @@ def launch(workdir: Path, kubeconfig: str = "") -> dict:
     that resets state) start the same way."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_file = workdir / "arm.log"
-    ca_file, cert_file, key_file = _write_certificates(workdir)
+    ca_file, cert_file, key_file = write_certificates(workdir)
     port = free_port()
     endpoint = f"https://127.0.0.1:{port}"
     config = {
