@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test environment's binaries from the Go module proxy, once per version, into a cache
 # outside the repository: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
-# kwok, kwokctl, helm 3, kubelogin and kubelet. (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
+# kwok, kwokctl, helm 3, kubelogin, kubelet and promtool (Prometheus' rule checker). (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
 #
 # Usage: tests/testenv/build-binaries.sh [component ...]   (default: all)
 # Prints the bin directory on its last line.
@@ -12,6 +12,8 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 KUBELOGIN_VERSION="${KUBELOGIN_VERSION:-v0.2.22}"
+# Prometheus 3.x publishes its Go module as v0.3MM.P for release 3.MM.P (v0.316.0 is Prometheus 3.16.0).
+PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-v0.316.0}"
 CACHE="${NEO4J_AKS_CACHE:-$HOME/.cache/neo4j-azure-aks}"
 BIN="$CACHE/bin"
 
@@ -153,8 +155,20 @@ build_kubelet() {
   publish "$out" kubelet
 }
 
+build_promtool() {
+  local out="$CACHE/promtool-$PROMETHEUS_MODULE_VERSION"
+  if [ -x "$out/promtool" ]; then publish "$out" promtool; return; fi
+  local minor="${PROMETHEUS_MODULE_VERSION#v0.}"
+  local release="3.$((10#${minor%%.*} - 300)).${minor#*.}"
+  log "building promtool $release (module github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION)"
+  mkdir -p "$out"
+  gorun env GOBIN="$out" go install -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
+  publish "$out" promtool
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin kubelet)
+[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin kubelet promtool)
 for current in "${components[@]}"; do
   trap 'die "building $current failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and run make binaries again"' ERR
   "build_$current"
