@@ -4,10 +4,12 @@ from .azurite import Azurite
 from .kube import Kube
 from .neo4j_server import Neo4jServer
 from .arm import ArmDouble
+from .keyvault import KeyVault
 
 COMPONENTS = {
     "kube": Kube(),
     "neo4j": Neo4jServer(),
     "azurite": Azurite(),
     "arm": ArmDouble(),
+    "keyvault": KeyVault(),
 }
