@@ -22,17 +22,15 @@ export PATH := $(CURDIR)/$(BIN):$(if $(BICEP),$(patsubst %/,%,$(dir $(BICEP))):)
 help:
 	@sed -n 's/^#   //p' Makefile
 
-$(BIN)/.installed: requirements.txt requirements-test.txt
-	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found: install Python 3.11+"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-test.txt
+# The venvs are built once per content in the cache outside the repository and linked here (tests/cached-venv.sh):
+# a clean clone reuses them instead of reinstalling (minutes of pip per venv).
+$(BIN)/.installed: requirements.txt requirements-test.txt tests/cached-venv.sh
+	bash tests/cached-venv.sh test $(VENV) $(PYTHON) -r requirements-test.txt
 	touch $@
 
-$(VENV)-checkov/bin/checkov:
-	# Checkov pins many libraries of its own: it gets a venv of its own so it never shifts the test venv.
-	$(PYTHON) -m venv $(VENV)-checkov
-	$(VENV)-checkov/bin/pip install -q checkov==3.3.30
+# Checkov pins many libraries of its own: it gets a venv of its own so it never shifts the test venv.
+$(VENV)-checkov/bin/checkov: tests/cached-venv.sh
+	bash tests/cached-venv.sh checkov $(VENV)-checkov $(PYTHON) checkov==3.3.30
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)

@@ -17,9 +17,7 @@ if [ ! -f "$reqs" ]; then
     echo "bench/setup.sh: $reqs not found: run 'make setup' first (it installs the ansible package into .venv)" >&2
     exit 1
 fi
-echo "bench/setup.sh: creating $venv with azure.azcollection's requirements (several minutes)"
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -r "$reqs"
+# Built once per content in the cache outside the repository and linked here (several minutes when cold).
+bash "$repo/tests/cached-venv.sh" azcollection "$venv" "$python" -r "$reqs"
 "$venv/bin/python" -c 'import azure.mgmt.resource, azure.cli.core.cloud'
 echo "bench/setup.sh: $venv is ready"
