@@ -23,6 +23,10 @@ SERVER = Path(__file__).resolve().parents[1] / "arm_double" / "server.py"
 SUBSCRIPTION_ID = "3f2c6a8e-0d4b-4e1a-9c55-7a1b2c3d4e5f"
 TENANT_ID = "b7e1d2c3-4f5a-4b6c-8d9e-0a1b2c3d4e5f"
 CLIENT_ID = "5c9e2f1a-7b3d-4c8e-9f0a-1b2c3d4e5f60"
+# The AKS server application (the audience of the tokens kubelogin gets) and the test SP's admin group: the
+# kube component binds this group to cluster-admin, as AKS does for aadProfile.adminGroupObjectIDs.
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+ADMIN_GROUP_ID = "0f3c2b1a-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
 
 
 def write_certificates(workdir: Path, ca_common_name: str = "ARM test double CA") -> tuple:
@@ -68,14 +72,50 @@ def write_certificates(workdir: Path, ca_common_name: str = "ARM test double CA"
     return ca_file, cert_file, key_file
 
 
-def launch(workdir: Path, kubeconfig: str = "") -> dict:
+def _write_signing_key(path: Path) -> Path:
+    """The RSA key the double signs its Entra access tokens with (RS256; the public half is at jwks_uri)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    os.chmod(path, 0o600)
+    return path
+
+
+def entra_identity(directory: Path) -> dict:
+    """The shared double's fixed identity (port, TLS CA and certificate, token-signing key), made once per state
+    dir before the kube component starts: its API server trusts the issuer https://127.0.0.1:PORT/TENANT/v2.0
+    with this CA from its first start, and every later start of the shared double serves that issuer again."""
+    directory.mkdir(parents=True, exist_ok=True)
+    record = directory / "identity.json"
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    if record.exists():
+        identity = json.loads(record.read_text())
+        if identity.get("expires", 0) > now + 86400 and all(
+                Path(identity[k]).exists() for k in ("ca_file", "cert_file", "key_file", "signing_key")):
+            return identity
+    ca_file, cert_file, key_file = write_certificates(directory, "ARM test double Entra CA")
+    port = free_port()
+    identity = {"port": port, "ca_file": str(ca_file), "cert_file": str(cert_file), "key_file": str(key_file),
+                "signing_key": str(_write_signing_key(directory / "signing-key.pem")),
+                "issuer": f"https://127.0.0.1:{port}/{TENANT_ID}/v2.0", "expires": now + 29 * 86400}
+    record.write_text(json.dumps(identity, indent=2))
+    return identity
+
+
+def launch(workdir: Path, kubeconfig: str = "", identity: dict | None = None) -> dict:
     """Start one double with its state in workdir (fresh CA, port and secret); return its pid, port and the
     TESTENV_* variables that point clients at it. The shared instance and private ones (the bench's, a test's
     that resets state) start the same way."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_file = workdir / "arm.log"
-    ca_file, cert_file, key_file = write_certificates(workdir)
-    port = free_port()
+    if identity:  # the shared double: the issuer the kube API server trusts
+        ca_file, cert_file, key_file = (Path(identity[k]) for k in ("ca_file", "cert_file", "key_file"))
+        port, signing_key = identity["port"], Path(identity["signing_key"])
+    else:
+        ca_file, cert_file, key_file = write_certificates(workdir)
+        port, signing_key = free_port(), _write_signing_key(workdir / "signing-key.pem")
     endpoint = f"https://127.0.0.1:{port}"
     config = {
         "port": port,
@@ -88,6 +128,8 @@ def launch(workdir: Path, kubeconfig: str = "") -> dict:
         "client_secret": "arm-double-" + secrets.token_urlsafe(24),
         "federated_token": "federated-" + secrets.token_urlsafe(24),
         "kubeconfig": kubeconfig,
+        "signing_key": str(signing_key),
+        "admin_group_id": ADMIN_GROUP_ID,
         "retry_after": 1,
     }
     config_file = workdir / "config.json"
@@ -108,6 +150,7 @@ def launch(workdir: Path, kubeconfig: str = "") -> dict:
             "TESTENV_AZURE_FEDERATED_TOKEN": config["federated_token"],
             "TESTENV_AZURE_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
             "TESTENV_ARM_RUN_ID": uuid.uuid4().hex[:8],
+            "TESTENV_AKS_ADMIN_GROUP_ID": ADMIN_GROUP_ID,
         },
     }
 
@@ -116,7 +159,9 @@ class ArmDouble(Component):
     name = "arm"
 
     def start(self, ctx: Context) -> dict:
-        instance = launch(ctx.component_dir(self.name), ctx.env.get("KUBECONFIG", ""))
+        identity_dir = ctx.env.get("TESTENV_ENTRA_IDENTITY_DIR")
+        instance = launch(ctx.component_dir(self.name), ctx.env.get("KUBECONFIG", ""),
+                          entra_identity(Path(identity_dir)) if identity_dir else None)
         return {"pids": [instance["pid"]], "port": instance["port"], "env": instance["env"]}
 
     def is_running(self, ctx: Context, state: dict) -> bool:
