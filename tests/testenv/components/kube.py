@@ -9,10 +9,11 @@ import os
 import subprocess
 from pathlib import Path
 
+from .arm import ADMIN_GROUP_ID, AKS_SERVER_APP_ID, entra_identity
 from .base import Component, Context, TestEnvError, run, wait_until
 
 K8S_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok",
-                "kwokctl", "helm")
+                "kwokctl", "helm", "kubelogin")
 STAGES = sorted((Path(__file__).resolve().parents[1] / "kwok" / "stages").glob("*.yaml"))
 HELM_DIFF_PLUGIN = Path(__file__).resolve().parents[1] / "helm-diff-plugin"
 
@@ -22,6 +23,32 @@ KWOKCTL_COMPONENTS = {
         {"key": "manage-all-nodes", "value": "false", "override": True},
         {"key": "manage-nodes-with-annotation-selector", "value": "kwok.x-k8s.io/node=fake"}]}],
 }
+
+
+def entra_authentication(identity: dict) -> dict:
+    """kube-apiserver's structured authentication: the ARM double's Entra issuer, as AKS trusts Entra ID (tokens
+    for the AKS server application; the user is the caller's object id, its groups the token's groups). The API
+    server fetches the issuer's discovery document and keys over HTTPS with the double's CA, retrying every
+    10 s until the double is up (it starts after this component)."""
+    return {
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration",
+        "jwt": [{
+            "issuer": {"url": identity["issuer"], "audiences": [AKS_SERVER_APP_ID],
+                       "certificateAuthority": Path(identity["ca_file"]).read_text()},
+            "claimMappings": {"username": {"claim": "oid", "prefix": ""},
+                              "groups": {"claim": "groups", "prefix": ""}},
+        }],
+    }
+
+
+def admin_group_binding() -> dict:
+    """AKS binds aadProfile.adminGroupObjectIDs to cluster-admin; the test SP is a member of ADMIN_GROUP_ID."""
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "aks-cluster-admin-binding-aad"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": ADMIN_GROUP_ID}]}
+
+
 NEO4J_POOL_TAINT = {"key": "workload", "value": "neo4j", "effect": "NoSchedule"}
 SYSTEM_POOL_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}
 
@@ -110,7 +137,16 @@ class Kube(Component):
         # kwok simulates only the nodes annotated kwok.x-k8s.io/node=fake (all of aks_nodes()), so a real
         # kubelet node (components/node.py) is left to its kubelet.
         kwokctl_conf = workdir / "kwokctl-components.yaml"
-        kwokctl_conf.write_text(json.dumps(KWOKCTL_COMPONENTS))
+        # The API server trusts the ARM double's Entra issuer (its port, CA and signing key are fixed here, before
+        # the double starts: components/arm.py entra_identity).
+        identity_dir = ctx.state_dir / "entra"
+        identity = entra_identity(identity_dir)
+        auth_config = workdir / "authentication-config.yaml"
+        auth_config.write_text(json.dumps(entra_authentication(identity)))
+        kwokctl = json.loads(json.dumps(KWOKCTL_COMPONENTS))
+        kwokctl["componentsPatches"].append({"name": "kube-apiserver", "extraArgs": [
+            {"key": "authentication-config", "value": str(auth_config)}]})
+        kwokctl_conf.write_text(json.dumps(kwokctl))
         run([bins / "kwokctl", "create", "cluster", "--name", name, "--runtime", "binary",
              *[arg for stage in STAGES for arg in ("--config", stage)], "--config", kwokctl_conf,
              "--kubeconfig", kubeconfig,
@@ -120,7 +156,8 @@ class Kube(Component):
              "--disable-qps-limits", "--wait", "3m"],
             "kube: kwokctl create cluster", env=env, timeout=300)
         os.chmod(kubeconfig, 0o600)
-        manifests = {"apiVersion": "v1", "kind": "List", "items": aks_nodes() + aks_storage_classes()}
+        manifests = {"apiVersion": "v1", "kind": "List",
+                     "items": aks_nodes() + aks_storage_classes() + [admin_group_binding()]}
         self.kubectl(ctx, kubeconfig, "apply", "-f", "-", input_text=json.dumps(manifests))
         wait_until(lambda: self._nodes_ready(ctx, kubeconfig), 120, "kube: simulated nodes did not become Ready",
                    workdir / "kwok" / "clusters" / name / "logs" / "kwok-controller.log")
@@ -136,6 +173,8 @@ class Kube(Component):
                 "HELM_BIN": str(bins / "helm"),
                 "KUBECTL_BIN": str(bins / "kubectl"),
                 "HELM_PLUGINS": str(plugins_dir),
+                "TESTENV_ENTRA_IDENTITY_DIR": str(identity_dir),
+                "TESTENV_AKS_ISSUER": identity["issuer"],
             },
         }
 
