@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 
+from . import entra
+
 
 def handle(h, path, query, raw):
     d = h.double
     body = json.loads(raw) if raw else {}
+    if path.startswith("/_testenv/entra/"):
+        return entra.control(h, path, body)
     with d.lock:
         if path == "/_testenv/requests" and h.command == "GET":
             since = int(query.get("since", 0))

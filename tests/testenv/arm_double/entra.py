@@ -1,10 +1,98 @@
-"""Entra ID (OpenID metadata, the client-credentials token endpoint) and ARM's cloud metadata document."""
+"""Entra ID (OpenID metadata, signing keys, the client-credentials token endpoint) and ARM's cloud metadata
+document.
+
+Access tokens are RS256 JWTs signed with the key in the config's signing_key (published at jwks_uri), with the
+claims AKS relies on: iss (per tenant), aud (the resource of the requested scope: the AKS server application
+for kubelogin, ARM for the SDKs), oid, groups, tid, azp and a short exp. Clients: the config's service
+principal (secret or federated token; member of the admin group) and any registered through the control API
+(POST /_testenv/entra/clients), which also mints tokens directly (POST /_testenv/entra/tokens: another issuer,
+an expired one) and turns on AKS's exec kubeconfigs per resource group (POST /_testenv/entra/exec-kubeconfig).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import secrets
 import time
+import uuid
+from pathlib import Path
 from urllib.parse import parse_qs
+
+DEFAULT_LIFETIME_S = 3599
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Signer:
+    """The double's token-signing key (RSA, RS256) and its JWKS."""
+
+    def __init__(self, key_file: str):
+        from cryptography.hazmat.primitives import serialization  # the venv's; imported when tokens are issued
+        self.key = serialization.load_pem_private_key(Path(key_file).read_bytes(), password=None)
+        public = self.key.public_key()
+        der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.kid = _b64url(hashlib.sha256(der).digest()[:20])
+        numbers = public.public_numbers()
+        self.jwks = {"keys": [{
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "x5t": self.kid,
+            "n": _b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+            "e": _b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+        }]}
+
+    def sign(self, claims: dict) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        header = {"typ": "JWT", "alg": "RS256", "kid": self.kid, "x5t": self.kid}
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{_b64url(signature)}"
+
+
+def state(double) -> dict:
+    """The Entra part of the double's state (made on first use): signer, clients, exec-kubeconfig groups."""
+    with double.lock:
+        if not hasattr(double, "entra"):
+            cfg = double.cfg
+            double.entra = {
+                "signer": Signer(cfg["signing_key"]) if cfg.get("signing_key") else None,
+                "clients": {cfg["client_id"]: {
+                    "client_id": cfg["client_id"], "secret": cfg["client_secret"],
+                    "federated_token": cfg["federated_token"],
+                    "object_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "sp:" + cfg["client_id"])),
+                    "groups": [cfg["admin_group_id"]] if cfg.get("admin_group_id") else [],
+                    "token_lifetime_s": DEFAULT_LIFETIME_S}},
+                "exec_kubeconfig_resource_groups": set(),
+            }
+        return double.entra
+
+
+def issuer(h) -> str:
+    return f"{h.base}/{h.double.tenant_id}/v2.0"
+
+
+def mint(h, client: dict, audience: str, lifetime_s: int | None = None, iss: str | None = None) -> tuple:
+    """A signed access token for client and audience; registered so ARM accepts it until it expires."""
+    now = int(time.time())
+    lifetime = int(client["token_lifetime_s"] if lifetime_s is None else lifetime_s)
+    claims = {"aud": audience, "iss": iss or issuer(h), "iat": now, "nbf": min(now, now + lifetime),
+              "exp": now + lifetime, "azp": client["client_id"], "appid": client["client_id"], "idtyp": "app",
+              "oid": client["object_id"], "sub": client["object_id"], "tid": h.double.tenant_id,
+              "groups": list(client["groups"]), "ver": "2.0", "uti": secrets.token_urlsafe(16)}
+    signer = state(h.double)["signer"]
+    token = signer.sign(claims) if signer else secrets.token_urlsafe(32)
+    with h.double.lock:
+        h.double.tokens[token] = now + lifetime
+    return token, lifetime
+
+
+def _audience(scope: str) -> str:
+    """The resource of a v2 scope (`<resource>/.default`), as Entra puts it in aud."""
+    first = (scope or "").split()[0] if scope else ""
+    return first[:-len("/.default")] if first.endswith("/.default") else first
 
 
 def handle(h, path, raw):
@@ -14,41 +102,79 @@ def handle(h, path, raw):
             return h.reply(400, {"error": "invalid_tenant", "error_description":
                                  "AADSTS90002: Tenant not found (ARM test double)."})
         return h.reply(200, {
-            "issuer": f"{h.base}/{tenant}/v2.0",
+            "issuer": issuer(h),
             "authorization_endpoint": f"{h.base}/{tenant}/oauth2/v2.0/authorize",
             "token_endpoint": f"{h.base}/{tenant}/oauth2/v2.0/token",
             "jwks_uri": f"{h.base}/{tenant}/discovery/v2.0/keys",
             "response_types_supported": ["code", "id_token", "token"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
             "tenant_region_scope": "EU",
         })
+    if path == f"/{tenant}/discovery/v2.0/keys" and h.command == "GET":
+        signer = state(h.double)["signer"]
+        return h.reply(200, signer.jwks if signer else {"keys": []})
     if path == f"/{tenant}/oauth2/v2.0/token" and h.command == "POST":
         form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
         if form.get("grant_type") != "client_credentials":
             return h.reply(400, {"error": "unsupported_grant_type",
                                  "error_description": "AADSTS70003: only client_credentials is served."})
-        if form.get("client_id") != h.double.cfg["client_id"]:
+        client = state(h.double)["clients"].get(form.get("client_id"))
+        if client is None:
             return h.reply(400, {"error": "unauthorized_client", "error_description":
                                  f"AADSTS700016: Application with identifier '{form.get('client_id')}' was "
                                  f"not found in the directory."})
         ok = False
         if "client_secret" in form:
-            ok = secrets.compare_digest(form["client_secret"], h.double.cfg["client_secret"])
+            ok = bool(client.get("secret")) and secrets.compare_digest(form["client_secret"], client["secret"])
             reason = "AADSTS7000215: Invalid client secret provided."
         elif "client_assertion" in form:
-            ok = secrets.compare_digest(form["client_assertion"], h.double.cfg["federated_token"])
+            ok = bool(client.get("federated_token")) and secrets.compare_digest(form["client_assertion"],
+                                                                                client["federated_token"])
             reason = "AADSTS700213: No matching federated identity record found for presented assertion."
         else:
             reason = "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required."
         if not ok:
             return h.reply(401, {"error": "invalid_client", "error_description": reason})
-        token = secrets.token_urlsafe(32)
-        with h.double.lock:
-            h.double.tokens[token] = time.time() + 3600
-        return h.reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+        audience = _audience(form.get("scope", ""))
+        token, lifetime = mint(h, client, audience)
+        with h.double.lock:  # tokens issued per audience: a run's cost in token requests
+            key = f"Entra_tokens_issued:{audience}"
+            h.double.counters[key] = h.double.counters.get(key, 0) + 1
+        return h.reply(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                              "access_token": token})
     return h.reply(404, {"error": "not_found", "error_description": f"{path} is not served."})
+
+
+# -- control API (under /_testenv/entra, routed by control.py) --------------------------------------------------
+
+
+def control(h, path, body):
+    """Register a client, mint a token directly, or turn on exec kubeconfigs for resource groups."""
+    entra = state(h.double)
+    if path == "/_testenv/entra/clients" and h.command == "POST":
+        client = {"client_id": body.get("client_id") or str(uuid.uuid4()), "secret": body.get("secret"),
+                  "federated_token": body.get("federated_token"), "groups": list(body.get("groups") or []),
+                  "token_lifetime_s": int(body.get("token_lifetime_s") or DEFAULT_LIFETIME_S)}
+        client["object_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "sp:" + client["client_id"]))
+        with h.double.lock:
+            entra["clients"][client["client_id"]] = client
+        return h.reply(201, {k: v for k, v in client.items() if k not in ("secret", "federated_token")})
+    if path == "/_testenv/entra/tokens" and h.command == "POST":
+        client = entra["clients"].get(body.get("client_id") or h.double.cfg["client_id"])
+        if client is None:
+            return h.reply(400, {"error": f"unknown client_id {body.get('client_id')}"})
+        token, lifetime = mint(h, client, body.get("audience") or "", body.get("lifetime_s"), body.get("issuer"))
+        return h.reply(200, {"access_token": token, "expires_in": lifetime})
+    if path == "/_testenv/entra/exec-kubeconfig" and h.command == "POST":
+        with h.double.lock:
+            groups = entra["exec_kubeconfig_resource_groups"]
+            groups.update(g.lower() for g in body.get("add") or [])
+            groups.difference_update(g.lower() for g in body.get("remove") or [])
+            return h.reply(200, {"resource_groups": sorted(groups)})
+    return h.reply(404, {"error": f"unknown control endpoint {h.command} {path}"})
+
 
 # -- cloud metadata ---------------------------------------------------------------------------------------
 

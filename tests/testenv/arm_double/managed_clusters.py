@@ -1,12 +1,24 @@
-"""managedClusters: GET and the user/admin credential lists (the kwok cluster's kubeconfig, renamed as AKS names it)."""
+"""managedClusters: GET and the user/admin credential lists (the kwok cluster's kubeconfig, renamed as AKS names it).
+
+The admin list answers the kwok cluster's client-certificate kubeconfig (the tests' own set-up). The user list of
+an Entra ID cluster (aadProfile) in a resource group switched on through POST /_testenv/entra/exec-kubeconfig
+answers what AKS answers: the cluster's server and CA, and a user running `kubelogin get-token` in device-code
+mode for the AKS server application; no client certificate. (Other resource groups still get the certificate
+kubeconfig, until the roles' tests log in through kubelogin too.)"""
 
 from __future__ import annotations
 
 import base64
 from pathlib import Path
 
+from . import entra
 from .errors import ArmError
 from .routing import MC
+
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AZURE_CLI_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"  # the client AKS's user kubeconfig names
+KUBELOGIN_HINT = ("\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+                  "To learn more, please go to https://aka.ms/aks/kubelogin\n")
 
 
 def _cluster(h, sub, rg, cluster):
@@ -25,7 +37,16 @@ def mc_get(h, query, body, sub, rg, cluster):
     h.reply(200, _cluster(h, sub, rg, cluster))
 
 
-def kubeconfig_for(h, cluster: dict, rg: str, admin: bool) -> bytes:
+def kubelogin_user(h) -> dict:
+    """The user of an AKS Entra ID cluster's user kubeconfig (kubelogin, device-code login)."""
+    return {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
+        "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id", AKS_SERVER_APP_ID,
+                 "--client-id", AZURE_CLI_CLIENT_ID, "--tenant-id", h.double.tenant_id, "--login", "devicecode"],
+        "env": None, "installHint": KUBELOGIN_HINT, "provideClusterInfo": False}}
+
+
+def kubeconfig_for(h, cluster: dict, rg: str, admin: bool, exec_user: bool = False) -> bytes:
     """The kwok cluster's kubeconfig, renamed the way AKS names its contexts and users."""
     import yaml  # PyYAML is a test requirement; imported here so the double starts without it when unused
     source = h.double.cfg.get("kubeconfig")
@@ -50,7 +71,8 @@ def kubeconfig_for(h, cluster: dict, rg: str, admin: bool) -> bytes:
     doc = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": name, "cluster": inline(cluster_src["cluster"], ["certificate-authority"])}],
-        "users": [{"name": user_name, "user": inline(user_src["user"], ["client-certificate", "client-key"])}],
+        "users": [{"name": user_name, "user": kubelogin_user(h) if exec_user else
+                   inline(user_src["user"], ["client-certificate", "client-key"])}],
         "contexts": [{"name": context, "context": {"cluster": name, "user": user_name}}],
         "current-context": context,
     }
@@ -63,7 +85,9 @@ def _credentials(h, sub, rg, cluster, admin):
     if admin and props.get("disableLocalAccounts"):
         raise ArmError(400, "BadRequest", "Getting static credential is not allowed because this cluster is set to "
                                           "disable local accounts.")
-    value = base64.b64encode(kubeconfig_for(h, body, rg, admin)).decode()
+    exec_user = (not admin and bool(props.get("aadProfile"))
+                 and rg.lower() in entra.state(h.double)["exec_kubeconfig_resource_groups"])
+    value = base64.b64encode(kubeconfig_for(h, body, rg, admin, exec_user)).decode()
     h.reply(200, {"kubeconfigs": [{"name": "clusterAdmin" if admin else "clusterUser", "value": value}]})
 
 
