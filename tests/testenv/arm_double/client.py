@@ -62,6 +62,10 @@ class ArmDoubleClient:
     def state(self) -> dict:
         return self.call("GET", "/_testenv/state")
 
+    def change_resource(self, rid: str, properties: dict) -> dict:
+        """Change a held resource's properties out of band (as in the portal): deep-merged, no deployment."""
+        return self.call("PATCH", "/_testenv/resources", {"id": rid, "properties": properties})
+
     def held(self, rg_name: str) -> tuple[set, set]:
         """What the double holds in a resource group: resource ids (their path below the group), deployment names."""
         state = self.state()

@@ -6,6 +6,7 @@ import json
 import uuid
 
 from . import entra
+from .state import merge
 
 
 def handle(h, path, query, raw):
@@ -57,4 +58,12 @@ def handle(h, path, query, raw):
             return h.reply(200, {"resourceGroups": list(d.resource_groups.values()),
                                  "resources": [d.resource_body(k) for k in d.resources],
                                  "deployments": list(d.deployments.values())})
+        if path == "/_testenv/resources" and h.command == "PATCH":
+            # A change behind the deployment's back (portal, CLI): merged into the held resource's properties.
+            rec = d.resources.get(str(body.get("id", "")).lower())
+            if rec is None or not isinstance(body.get("properties"), dict):
+                return h.reply(404 if rec is None else 400,
+                               {"error": "body: {id: <held resource id>, properties: {...}}"})
+            rec["requested"]["properties"] = merge(rec["requested"].get("properties") or {}, body["properties"])
+            return h.reply(200, d.resource_body(body["id"]))
     return h.reply(404, {"error": f"unknown control endpoint {h.command} {path}"})
