@@ -86,8 +86,14 @@ def test_standalone(helm):
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["fsGroup"] == 7474
     assert neo4j["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["automountServiceAccountToken"] is False
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "livenessProbe"):
         assert neo4j[probe]["tcpSocket"]["port"] == "tcp-bolt"
+    # Ready only when every database Neo4j is asked to run is online (not when 7687 opens).
+    readiness = neo4j["readinessProbe"]["exec"]["command"]
+    assert readiness[:2] == ["/bin/bash", "-c"] and "SHOW DATABASES" in readiness[2]
+    assert "/config/neo4j-auth/NEO4J_AUTH" in readiness[2]
+    # No service links: NEO4J_SERVICE_HOST, NEO4J_PORT_7687_TCP_PORT ... would become rejected settings.
+    assert pod["enableServiceLinks"] is False
     # Data volume on the role's StorageClass; labels the validate role selects on.
     (claim,) = sts["spec"]["volumeClaimTemplates"]
     assert claim["spec"]["storageClassName"] == "neo4j-premium"
@@ -146,7 +152,9 @@ def test_tls(helm):
     assert config["NEO4J_dbms_ssl_policy_bolt_enabled"] == "true"
     assert config["NEO4J_dbms_ssl_policy_https_enabled"] == "true"
     assert config["NEO4J_server_bolt_tls__level"] == "OPTIONAL"
-    assert config["NEO4J_server_http_enabled"] == "false"
+    # Plain HTTP on loopback only (the readiness probe), none outside the pod.
+    assert config["NEO4J_server_http_listen__address"] == "127.0.0.1:7474"
+    assert "NEO4J_server_http_enabled" not in config
     pod = objects[("StatefulSet", "graph")]["spec"]["template"]["spec"]
     tls = next(v for v in pod["volumes"] if v["name"] == "tls")
     assert tls["secret"]["secretName"] == "neo4j-tls"

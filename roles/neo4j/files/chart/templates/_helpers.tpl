@@ -109,7 +109,12 @@ memory, transaction state and the OS.
 {{- $_ := set $s "dbms.ssl.policy.https.public_certificate" "public.crt" -}}
 {{- $_ := set $s "dbms.ssl.policy.https.client_auth" "NONE" -}}
 {{- $_ := set $s "server.https.enabled" "true" -}}
-{{- $_ := set $s "server.http.enabled" (ternary "true" "false" .Values.tls.httpEnabled) -}}
+{{- if .Values.tls.httpEnabled -}}
+{{- $_ := set $s "server.http.enabled" "true" -}}
+{{- else -}}
+{{- /* No plain HTTP outside the pod; on loopback only, for the readiness probe. */ -}}
+{{- $_ := set $s "server.http.listen_address" "127.0.0.1:7474" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if include "neo4j.clustered" . -}}

@@ -52,6 +52,10 @@ spec:
         {{- end }}
     spec:
       serviceAccountName: {{ include "neo4j.serviceAccountName" . }}
+      # No service links: for a release named neo4j Kubernetes would inject NEO4J_SERVICE_HOST,
+      # NEO4J_PORT_7687_TCP_PORT, ... and the image turns every NEO4J_* variable into a setting, which
+      # Neo4j's strict validation rejects ("Unrecognized setting ... PORT.7687.TCP.PORT").
+      enableServiceLinks: false
       automountServiceAccountToken: {{ eq $clustered "true" }}
       terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
       {{- with .Values.scheduling.priorityClassName }}
@@ -172,8 +176,29 @@ spec:
             tcpSocket: {port: tcp-bolt}
             periodSeconds: {{ .Values.probes.startup.periodSeconds }}
             failureThreshold: {{ .Values.probes.startup.failureThreshold }}
+          # Ready only when Neo4j serves its databases (not when 7687 opens, neo4j/helm-charts#337): every
+          # database Neo4j is asked to run must be online. Asked over the HTTP API on loopback with the
+          # password of the mounted auth Secret; bash /dev/tcp, no tool beyond the image's bash.
           readinessProbe:
-            tcpSocket: {port: tcp-bolt}
+            exec:
+              command:
+                - /bin/bash
+                - -c
+                - |
+                  IFS=/ read -r user pass _ < /config/neo4j-auth/NEO4J_AUTH
+                  q='SHOW DATABASES YIELD name, currentStatus, requestedStatus, statusMessage WHERE requestedStatus = \"online\" AND currentStatus <> \"online\" RETURN name, currentStatus, statusMessage'
+                  body="{\"statements\":[{\"statement\":\"$q\"}]}"
+                  exec 3<>/dev/tcp/127.0.0.1/7474 || { echo "Neo4j HTTP (7474 on loopback) is not listening"; exit 1; }
+                  printf 'POST /db/system/tx/commit HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+                    "$(printf '%s:%s' "$user" "$pass" | base64 -w0)" "${#body}" "$body" >&3
+                  resp=$(timeout 8 cat <&3)
+                  [ -n "$resp" ] || { echo "Neo4j's HTTP API gave no answer within 8s"; exit 1; }
+                  case "$resp" in
+                    *'"data":[]'*'"errors":[]'*) exit 0 ;;
+                  esac
+                  echo "Neo4j does not serve all its databases: ${resp##*$'\r\n\r\n'}" | head -c 600
+                  exit 1
+            timeoutSeconds: 10
             periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
             failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
           livenessProbe:
