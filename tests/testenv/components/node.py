@@ -1,0 +1,454 @@
+"""One real Kubernetes node beside the simulated ones: containerd + runc + CNI bridge from Debian, kubelet v1.36.3.
+
+Pods scheduled here really run: the Neo4j chart's pods start the locally built Neo4j fixture image
+(tests/testenv/node/build-images.sh) and keep their data on local volumes of tests/testenv/node/local_provisioner.py.
+
+The node is labelled and tainted like a node of the AKS Neo4j pool (agentpool=neo4j, workload=neo4j:NoSchedule),
+plus the label and taint ``testenv.neo4j-azure-aks/real-node=true`` (NoSchedule): the simulated Neo4j pool nodes
+carry the same pool labels, so a release meant for the real node tolerates that taint and adds
+``kubernetes.io/hostname: <TESTENV_REAL_NODE>`` to its nodeSelector (TESTENV_REAL_NODE_VALUES holds those values).
+kwok manages only nodes annotated ``kwok.x-k8s.io/node=fake`` (components/kube.py), so this node is the kubelet's.
+
+Storage: PVCs of the StorageClass ``unprovisioned-local-neo4j`` (the name kwok's simulated provisioner skips) that the
+scheduler placed on this node get a ``local`` PersistentVolume under <state>/node/volumes, owned 7474:7474, with the
+class's reclaimPolicy (the neo4j role's class is Retain).
+
+What `up` changes on the host, and what `down` restores:
+  * apt packages containerd, runc, containernetworking-plugins, debootstrap, iptables (kept; install-host-packages.sh);
+  * kubelet runs with protectKernelDefaults: false and sets vm.overcommit_memory=1, vm.panic_on_oom=0,
+    kernel.panic=10, kernel.panic_on_oops=1, kernel.keys.root_maxkeys/maxbytes; the values found before the first
+    start are saved in <state>/node/host-sysctls.json and written back by `down` (protectKernelDefaults: true would
+    make kubelet refuse to start on this VM, whose kernel.panic is 1);
+  * a cgroup ``/n4j-<hash>`` in every mounted v1 controller (kubelet's cgroupRoot), removed by `down`;
+  * a bridge ``n4j<hash>`` with a 10.<x>.<y>.0/24 pod network (no masquerading, no portmap: no iptables rules);
+    kubelet's own chains (KUBE-FIREWALL with its INPUT/OUTPUT jumps, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT)
+    are removed when no kubelet is left;
+  * processes (containerd, its shims, kubelet, the provisioner), mounts (volumes, rootfs overlays, netns) and
+    network namespaces all live under <state>/node; `down` stops and unmounts every one of them.
+kubelet's API (port picked free, on the host's address) allows anonymous access: kwokctl's apiserver has no kubelet
+client certificate, and port-forward/logs/exec go through it. Set TESTENV_REAL_NODE=0 to skip the node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .base import Component, Context, TestEnvError, free_port, kill_group, pid_alive, run, spawn, wait_until
+from .neo4j_server import NEO4J_VERSION, build_lib
+
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
+NODE_NAME = "aks-neo4jreal-20000000-vmss000000"
+STORAGE_CLASS = "unprovisioned-local-neo4j"
+NODE_IMAGE = "docker.io/library/neo4j-fixture:" + NEO4J_VERSION
+PAUSE_IMAGE = "docker.io/library/testenv-pause:1.0"
+NODE_LABELS = {
+    "agentpool": "neo4j", "kubernetes.azure.com/agentpool": "neo4j", "kubernetes.azure.com/mode": "user",
+    "workload": "neo4j", "node.kubernetes.io/instance-type": "Standard_E8ds_v5",
+    "topology.kubernetes.io/region": "westeurope", "topology.kubernetes.io/zone": "westeurope-1",
+    "testenv.neo4j-azure-aks/real-node": "true", "type": "real",
+}
+# The AKS Neo4j pool's taint, plus one of the test environment: only pods that ask for the real node (toleration
+# and nodeSelector kubernetes.io/hostname) land here; the kwok-path tests' pods stay on the simulated nodes.
+REAL_NODE_TAINTS = [{"key": "workload", "value": "neo4j", "effect": "NoSchedule"},
+                    {"key": "testenv.neo4j-azure-aks/real-node", "value": "true", "effect": "NoSchedule"}]
+LABELS_AFTER_REGISTRATION = {"kubernetes.io/role": "agent"}  # kubelet refuses kubernetes.io/role itself
+SYSCTLS = ("vm.overcommit_memory", "vm.panic_on_oom", "kernel.panic", "kernel.panic_on_oops",
+           "kernel.keys.root_maxkeys", "kernel.keys.root_maxbytes")
+CANARY_CHAINS = (("mangle", "KUBE-IPTABLES-HINT"), ("mangle", "KUBE-KUBELET-CANARY"),
+                 ("nat", "KUBE-KUBELET-CANARY"), ("filter", "KUBE-KUBELET-CANARY"))
+HOST_PACKAGES = ("containerd", "runc", "ctr")
+
+
+def real_node_values() -> dict:
+    """Chart values that put a release on the real node with the fixture image."""
+    return {
+        "image": {"repository": NODE_IMAGE.rsplit("/", 1)[-1].split(":")[0], "tag": NEO4J_VERSION,
+                  "pullPolicy": "IfNotPresent"},
+        "persistence": {"storageClassName": STORAGE_CLASS},
+        "scheduling": {"nodeSelector": {"agentpool": "neo4j", "kubernetes.io/hostname": NODE_NAME},
+                       "tolerations": [{"key": t["key"], "operator": "Equal", "value": t["value"],
+                                        "effect": t["effect"]} for t in REAL_NODE_TAINTS]},
+    }
+
+
+def enabled() -> bool:
+    return os.environ.get("TESTENV_REAL_NODE", "1") not in ("0", "false", "no")
+
+
+def _key(ctx: Context) -> str:
+    return hashlib.sha256(str(ctx.state_dir).encode()).hexdigest()[:8]
+
+
+def _host_ip() -> str:
+    """The host's address on its default route (kubelet refuses a loopback node IP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))
+            return sock.getsockname()[0]
+        except OSError as err:
+            raise TestEnvError(f"node: no IPv4 address on a default route for the kubelet ({err})") from err
+
+
+def _cgroup_controllers() -> list[Path]:
+    """The mounted cgroup v1 controller hierarchies (kubelet needs its cgroupRoot in each)."""
+    mounts = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[2] == "cgroup":
+            mounts.append(Path(fields[1]))
+    return mounts
+
+
+def _sysctl_path(name: str) -> Path:
+    return Path("/proc/sys") / name.replace(".", "/")
+
+
+def _mounts_under(prefix: str) -> list[str]:
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    return points
+
+
+def _procs_mentioning(text: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+class Node(Component):
+    name = "node"
+
+    # --- paths --------------------------------------------------------------------------------------------------
+    def _dir(self, ctx: Context) -> Path:
+        return ctx.component_dir(self.name)
+
+    def _sock(self, ctx: Context) -> Path:
+        return self._dir(ctx) / "containerd" / "containerd.sock"
+
+    def _bridge(self, ctx: Context) -> str:
+        return "n4j" + _key(ctx)
+
+    def _subnet(self, ctx: Context) -> str:
+        digest = int(_key(ctx), 16)
+        return f"10.{200 + digest % 50}.{(digest >> 8) % 256}.0/24"
+
+    def ctr(self, ctx: Context, *args, timeout: float = 600) -> str:
+        return run(["ctr", "--address", self._sock(ctx), "-n", "k8s.io", *args], f"node: ctr {args[0]}",
+                   timeout=timeout)
+
+    # --- build --------------------------------------------------------------------------------------------------
+    def build(self, ctx: Context) -> None:
+        self.build_error = None
+        if not enabled():
+            return
+        try:
+            self._build(ctx)
+        except TestEnvError as err:
+            self.build_error = str(err)
+
+    def _build(self, ctx: Context) -> None:
+        self._preflight()
+        if not (ctx.bin_dir / "kubelet").exists():
+            ctx.log("node: building kubelet (cold: about 5-10 min; cached afterwards)")
+            self._script(ctx, ["bash", ctx.repo / "tests/testenv/build-binaries.sh", "kubelet"], "build kubelet")
+        build_lib(ctx.cache_dir, log=ctx.log)
+        out = self._script(ctx, ["bash", NODE_DIR / "build-images.sh", "pause", "neo4j"], "build the node images")
+        self.images = dict(line.split(" ", 1) for line in out.strip().splitlines() if " " in line)
+
+    def _script(self, ctx: Context, cmd: list, step: str) -> str:
+        proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False,
+                              env={**os.environ, "NEO4J_AKS_CACHE": str(ctx.cache_dir), "NEO4J_VERSION": NEO4J_VERSION})
+        sys.stderr.write(proc.stderr)
+        if proc.returncode != 0:
+            raise TestEnvError(f"node: {step} failed (exit {proc.returncode}): {proc.stderr.strip()[-1500:]}")
+        return proc.stdout
+
+    def _preflight(self) -> None:
+        if os.geteuid() != 0:
+            raise TestEnvError("node: the real node needs root (containerd, kubelet, mounts); run as root or set "
+                               "TESTENV_REAL_NODE=0 to keep the simulated nodes only")
+        if not all(shutil.which(b) for b in HOST_PACKAGES) or not Path("/usr/lib/cni/bridge").exists() \
+                or not shutil.which("debootstrap"):
+            proc = subprocess.run(["bash", str(NODE_DIR / "install-host-packages.sh")], capture_output=True,
+                                  text=True, check=False)
+            if proc.returncode != 0:
+                raise TestEnvError(f"node: install host packages: {proc.stderr.strip()}")
+        controllers = {p.name for p in _cgroup_controllers()}
+        missing = {"cpu", "memory", "pids", "cpuset"} - {c for name in controllers for c in name.split(",")}
+        if missing:
+            raise TestEnvError(f"node: cgroup v1 controllers {sorted(missing)} are not mounted under /sys/fs/cgroup; "
+                               "kubelet needs them (mount them or set TESTENV_REAL_NODE=0)")
+
+    # --- start --------------------------------------------------------------------------------------------------
+    def start(self, ctx: Context) -> dict:
+        """Start the node; a step that cannot work here is reported (logged, and named in
+        TESTENV_REAL_NODE_UNAVAILABLE for the real-pod tests to skip with) and the rest of the environment goes on."""
+        if not enabled():
+            return {"disabled": "TESTENV_REAL_NODE=0", "pids": [],
+                    "env": {"TESTENV_REAL_NODE_UNAVAILABLE": "the real node is turned off (TESTENV_REAL_NODE=0)"}}
+        if getattr(self, "build_error", None):
+            return self._unavailable(ctx, self.build_error)
+        try:
+            self._check_kwok(ctx)
+            return self._start(ctx)
+        except TestEnvError as err:
+            self._cleanup(ctx, {})
+            return self._unavailable(ctx, str(err))
+
+    def _unavailable(self, ctx: Context, reason: str) -> dict:
+        ctx.log(f"node: NO REAL NODE: {reason}")
+        return {"unavailable": reason, "pids": [], "env": {"TESTENV_REAL_NODE_UNAVAILABLE": reason}}
+
+    def _check_kwok(self, ctx: Context) -> None:
+        kube_dir = str(ctx.state_dir / "kube")
+        kwoks = [p for p in _procs_mentioning(kube_dir) if "kwok-controller" in Path(f"/proc/{p}/cmdline").read_text(
+            errors="replace")]
+        args = [Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace").split("\0") for p in kwoks]
+        if not args or not all("--manage-all-nodes=false" in a for a in args):
+            raise TestEnvError("node: kwok of this environment manages all nodes (started before kwok was limited to "
+                               "the simulated ones); restart it: testenv.py down && testenv.py up")
+
+    def _start(self, ctx: Context) -> dict:
+        kubeconfig = ctx.env.get("KUBECONFIG")
+        if not kubeconfig:
+            raise TestEnvError("node: the kube component must run first (KUBECONFIG unknown)")
+        base = self._dir(ctx)
+        self._cleanup(ctx, {})  # leftovers of a crashed run
+        self._save_sysctls(ctx)
+        cgroup_root = "/n4j-" + _key(ctx)
+        for controller in _cgroup_controllers():
+            (controller / cgroup_root.lstrip("/")).mkdir(exist_ok=True)
+        containerd_pid = self._start_containerd(ctx)
+        images = getattr(self, "images", None) or {}
+        listed = self.ctr(ctx, "images", "ls", "-q")
+        for image, archive in images.items():
+            marker = base / f"imported-{Path(archive).name}"
+            if image not in listed.split() or not marker.exists():
+                ctx.log(f"node: importing {image}")
+                self.ctr(ctx, "images", "import", archive)
+                marker.touch()
+        node_ip = _host_ip()
+        kubelet_port, healthz_port = free_port(), free_port()
+        self._write_cni(ctx)
+        config = self._write_kubelet_config(ctx, cgroup_root, node_ip, kubelet_port, healthz_port)
+        log = base / "kubelet.log"
+        kubelet_pid = spawn([ctx.bin_dir / "kubelet", "--config", config, "--kubeconfig", kubeconfig,
+                             "--root-dir", base / "kubelet", "--hostname-override", NODE_NAME,
+                             "--node-ip", node_ip, "--v", "1",
+                             "--node-labels", ",".join(f"{k}={v}" for k, v in NODE_LABELS.items())], log)
+        kubectl = [ctx.bin_dir / "kubectl", "--kubeconfig", kubeconfig]
+        wait_until(lambda: self._node_ready(kubectl), 120, "node: kubelet did not register a Ready node", log,
+                   kubelet_pid, interval=1)
+        run([*kubectl, "label", "node", NODE_NAME, "--overwrite",
+             *[f"{k}={v}" for k, v in LABELS_AFTER_REGISTRATION.items()]], "node: label the node")
+        prov_log = base / "provisioner.log"
+        prov_pid = spawn([sys.executable, NODE_DIR / "local_provisioner.py", "--kubeconfig", kubeconfig,
+                          "--node", NODE_NAME, "--storage-class", STORAGE_CLASS, "--root", base / "volumes"], prov_log)
+        return {
+            "pids": [containerd_pid, kubelet_pid, prov_pid], "node": NODE_NAME, "bridge": self._bridge(ctx),
+            "subnet": self._subnet(ctx), "cgroup_root": cgroup_root, "kubelet_port": kubelet_port,
+            "env": {"TESTENV_REAL_NODE": NODE_NAME, "TESTENV_REAL_NODE_STORAGE_CLASS": STORAGE_CLASS,
+                    "TESTENV_REAL_NODE_IMAGE": NODE_IMAGE, "TESTENV_REAL_NODE_VALUES": json.dumps(real_node_values()), "TESTENV_REAL_NODE_CONTAINERD": str(self._sock(ctx))},
+        }
+
+    def _save_sysctls(self, ctx: Context) -> None:
+        saved = self._dir(ctx) / "host-sysctls.json"
+        if not saved.exists():
+            saved.write_text(json.dumps({n: _sysctl_path(n).read_text().strip() for n in SYSCTLS}, indent=1))
+
+    def _start_containerd(self, ctx: Context) -> int:
+        base = self._dir(ctx) / "containerd"
+        for sub in ("root", "state"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        cni = self._dir(ctx) / "cni"
+        config = base / "config.toml"
+        config.write_text(f"""version = 2
+root = "{base / 'root'}"
+state = "{base / 'state'}"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "{self._sock(ctx)}"
+[ttrpc]
+  address = "{base / 'containerd.ttrpc.sock'}"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{PAUSE_IMAGE}"
+  # The VM lacks CAP_SYS_RESOURCE: runc cannot lower oom_score_adj, every sandbox would fail otherwise.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{base / 'runc'}"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{cni / 'net.d'}"
+""")
+        log = self._dir(ctx) / "containerd.log"
+        pid = spawn(["containerd", "--config", config], log)
+        wait_until(lambda: self._sock(ctx).exists() and self._ctr_ok(ctx), 60, "node: containerd did not start", log,
+                   pid)
+        return pid
+
+    def _ctr_ok(self, ctx: Context) -> bool:
+        try:
+            self.ctr(ctx, "version", timeout=10)
+            return True
+        except TestEnvError:
+            return False
+
+    def _write_cni(self, ctx: Context) -> None:
+        net_d = self._dir(ctx) / "cni" / "net.d"
+        net_d.mkdir(parents=True, exist_ok=True)
+        conf = {
+            "cniVersion": "1.0.0", "name": "testenv-" + _key(ctx),
+            "plugins": [{
+                "type": "bridge", "bridge": self._bridge(ctx), "isGateway": True, "ipMasq": False,
+                "hairpinMode": True,
+                "ipam": {"type": "host-local", "ranges": [[{"subnet": self._subnet(ctx)}]],
+                         "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(self._dir(ctx) / "cni" / "ipam")},
+            }],
+        }
+        (net_d / "10-testenv.conflist").write_text(json.dumps(conf, indent=1))
+
+    def _write_kubelet_config(self, ctx: Context, cgroup_root: str, node_ip: str, port: int, healthz: int) -> Path:
+        base = self._dir(ctx)
+        config = {
+            "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+            "failCgroupV1": False, "cgroupDriver": "cgroupfs", "cgroupRoot": cgroup_root,
+            "containerRuntimeEndpoint": f"unix://{self._sock(ctx)}",
+            "address": node_ip, "port": port, "readOnlyPort": 0,
+            "healthzBindAddress": "127.0.0.1", "healthzPort": healthz,
+            "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
+            "authorization": {"mode": "AlwaysAllow"},
+            "registerNode": True,
+            "registerWithTaints": REAL_NODE_TAINTS,
+            "podLogsDir": str(base / "pod-logs"),
+            "protectKernelDefaults": False,
+            "failSwapOn": False,
+            "maxPods": 20,
+            "serializeImagePulls": False,
+            "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
+            "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%",
+                             "nodefs.inodesFree": "1%"},
+            "syncFrequency": "10s",
+            "fileCheckFrequency": "0s",
+            "resolvConf": "/etc/resolv.conf",
+            "shutdownGracePeriod": "0s",
+            "containerLogMaxSize": "10Mi",
+        }
+        path = base / "kubelet-config.json"
+        path.write_text(json.dumps(config, indent=1))
+        return path
+
+    def _node_ready(self, kubectl: list) -> bool:
+        proc = subprocess.run([str(c) for c in kubectl] + ["get", "node", NODE_NAME, "-o", "json"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            return False
+        conditions = json.loads(proc.stdout).get("status", {}).get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    # --- status / stop ------------------------------------------------------------------------------------------
+    def is_running(self, ctx: Context, state: dict) -> bool:
+        if state.get("disabled"):
+            return not enabled()
+        if state.get("unavailable"):
+            return False  # try again at the next `up`
+        return bool(state.get("pids")) and all(pid_alive(p) for p in state["pids"])
+
+    def stop(self, ctx: Context, state: dict) -> None:
+        if state.get("disabled") or state.get("unavailable"):
+            return
+        self._cleanup(ctx, state)
+
+    def _cleanup(self, ctx: Context, state: dict) -> None:
+        """Leave no process, mount, bridge, netns, cgroup or iptables rule of this node behind."""
+        base = self._dir(ctx)
+        kubeconfig = ctx.env.get("KUBECONFIG") or str(ctx.state_dir / "kube" / "kubeconfig")
+        kubectl = [str(ctx.bin_dir / "kubectl"), "--kubeconfig", kubeconfig, "--request-timeout", "5s"]
+        pids = state.get("pids", [])
+        if pids and all(pid_alive(p) for p in pids[:2]) and Path(kubeconfig).exists():
+            # Graceful first: the kubelet stops the pods (CNI DEL, volume unmounts) while it still runs.
+            subprocess.run(kubectl + ["cordon", NODE_NAME], capture_output=True, check=False)
+            subprocess.run(kubectl + ["delete", "pods", "-A", "--field-selector", f"spec.nodeName={NODE_NAME}",
+                                      "--grace-period=0", "--force", "--wait=false"], capture_output=True, check=False)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self._ctr_ok(ctx):
+                try:
+                    if not self.ctr(ctx, "tasks", "ls", "-q", timeout=10).strip():
+                        break
+                except TestEnvError:
+                    break
+                time.sleep(1)
+        if Path(kubeconfig).exists():
+            subprocess.run(kubectl + ["delete", "node", NODE_NAME, "--ignore-not-found", "--wait=false"],
+                           capture_output=True, check=False)
+        for pid in reversed(pids):
+            kill_group(pid, timeout=10)
+        # containerd's shims run in sessions of their own; every process naming this node's directory goes.
+        for pid in _procs_mentioning(str(base)):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        time.sleep(0.5)
+        for point in sorted(_mounts_under(str(base)), key=len, reverse=True):
+            if subprocess.run(["umount", point], capture_output=True, check=False).returncode != 0:
+                subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+        bridge = self._bridge(ctx)
+        if Path(f"/sys/class/net/{bridge}").exists():
+            subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
+        shutil.rmtree(base / "cni" / "ipam", ignore_errors=True)
+        cgroup_root = "n4j-" + _key(ctx)
+        for controller in _cgroup_controllers():
+            top = controller / cgroup_root
+            if top.exists():
+                for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
+                                   reverse=True) + [top]:
+                    try:
+                        path.rmdir()
+                    except OSError:
+                        pass
+        if not any("kubelet" in Path(f"/proc/{p}/comm").read_text() for p in _procs_mentioning("--hostname-override")
+                   if Path(f"/proc/{p}/comm").exists()):
+            for tool in ("iptables", "ip6tables"):
+                for hook in ("INPUT", "OUTPUT"):
+                    while subprocess.run([tool, "-D", hook, "-j", "KUBE-FIREWALL"], capture_output=True,
+                                         check=False).returncode == 0:
+                        pass
+                for table, chain in CANARY_CHAINS + (("filter", "KUBE-FIREWALL"),):
+                    subprocess.run([tool, "-t", table, "-F", chain], capture_output=True, check=False)
+                    subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
+        saved = base / "host-sysctls.json"
+        if saved.exists() and state:
+            for name, value in json.loads(saved.read_text()).items():
+                try:
+                    _sysctl_path(name).write_text(value + "\n")
+                except OSError:
+                    pass
+            saved.unlink()
+        for netns in (base / "containerd" / "state").glob("**/netns/*"):
+            netns.unlink(missing_ok=True)
