@@ -2,12 +2,14 @@
 
 from .azurite import Azurite
 from .kube import Kube
+from .node import Node
 from .neo4j_server import Neo4jServer
 from .arm import ArmDouble
 from .keyvault import KeyVault
 
 COMPONENTS = {
     "kube": Kube(),
+    "node": Node(),
     "neo4j": Neo4jServer(),
     "azurite": Azurite(),
     "arm": ArmDouble(),
