@@ -145,7 +145,9 @@ class Kube(Component):
         auth_config.write_text(json.dumps(entra_authentication(identity)))
         kwokctl = json.loads(json.dumps(KWOKCTL_COMPONENTS))
         kwokctl["componentsPatches"].append({"name": "kube-apiserver", "extraArgs": [
-            {"key": "authentication-config", "value": str(auth_config)}]})
+            {"key": "authentication-config", "value": str(auth_config)},
+            # The real node's name does not resolve: reach its kubelet (logs, exec, port-forward) by address.
+            {"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname"}]})
         kwokctl_conf.write_text(json.dumps(kwokctl))
         run([bins / "kwokctl", "create", "cluster", "--name", name, "--runtime", "binary",
              *[arg for stage in STAGES for arg in ("--config", stage)], "--config", kwokctl_conf,
