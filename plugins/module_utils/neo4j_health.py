@@ -30,8 +30,8 @@ def health_argument_spec():
         "check_servers": {"type": "bool", "default": True},
         "wait": {"type": "bool", "default": False},
         "timeout": {"type": "float", "default": 300.0},
-        "initial_delay": {"type": "float", "default": 1.0},
-        "max_delay": {"type": "float", "default": 15.0},
+        "initial_delay": {"type": "float", "default": 0.5},
+        "max_delay": {"type": "float", "default": 1.0},
     }
 
 
@@ -119,7 +119,7 @@ def server_problems(servers):
 
 
 class HealthCheck:
-    """One probe of the server, or probes until healthy with exponential backoff (wait=true)."""
+    """One probe of the server, or probes until healthy with exponential backoff (wait=true), start to start."""
 
     def __init__(self, params, client_factory=Neo4jClient, clock=time.monotonic, sleep=time.sleep):
         self.params = params
@@ -135,6 +135,7 @@ class HealthCheck:
         attempts = 0
         while True:
             attempts += 1
+            probe_started = self.clock()
             try:
                 report = self.probe()
             except Neo4jOpError as err:
@@ -150,7 +151,11 @@ class HealthCheck:
                 waited = f" after {attempts} attempts in {elapsed:.1f}s" if params["wait"] else ""
                 raise HealthError(f"Neo4j at {params['uri']} is not healthy{waited}: " + "; ".join(report["problems"]),
                                   report, report.get("error_kind", "unhealthy"))
-            self.sleep(min(next(delays), remaining))
+            # The delay runs from the start of one probe to the start of the next: a slow probe (a Bolt
+            # connect that waits) does not add to it, and probes never come closer than the delay.
+            pause = next(delays) - (self.clock() - probe_started)
+            if pause > 0:
+                self.sleep(min(pause, remaining))
 
     def probe(self):
         """Measure everything once; connection-level failures raise Neo4jOpError, the rest become problems."""

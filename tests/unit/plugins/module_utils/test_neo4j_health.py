@@ -127,6 +127,28 @@ def test_wait_gives_up_at_the_timeout_with_the_last_problems():
     assert "not healthy after 5 attempts in 10.0s" in str(info.value) and "unreachable (refused)" in str(info.value)
 
 
+def test_delay_runs_from_probe_start_to_probe_start():
+    """A probe that takes time shortens the pause after it; one slower than the delay is followed at once."""
+    clock = FakeClock()
+    check = nh.HealthCheck(options(initial_delay=1.0, max_delay=1.0), clock=clock, sleep=clock.sleep)
+    durations = [0.25, 1.5, 0.0]
+    outcomes = [{"problems": ["database 'neo4j' is starting"]}] * 2 + [{"problems": []}]
+
+    def probe():
+        clock.now += durations.pop(0)
+        return dict(outcomes.pop(0))
+
+    check.probe = probe
+    report = check.run()
+    assert report["healthy"] is True and report["attempts"] == 3
+    assert clock.sleeps == [0.75]
+
+
+def test_defaults_probe_at_most_twice_a_second_and_within_a_second():
+    spec = nh.health_argument_spec()
+    assert spec["initial_delay"]["default"] == 0.5 and spec["max_delay"]["default"] == 1.0
+
+
 def test_auth_failure_is_not_retried():
     clock = FakeClock()
     with pytest.raises(nh.HealthError) as info:
