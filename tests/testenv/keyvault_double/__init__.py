@@ -1,0 +1,1 @@
+"""The Key Vault test double (server.py) and its test-side helpers (client.py)."""
