@@ -2,7 +2,8 @@
 # Copyright: (c) 2025, neo4j_azure.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Fetch an AKS cluster's kubeconfig and write it atomically (mode 0600), changed only when it differs."""
+"""Fetch an AKS cluster's kubeconfig, apply the Entra ID login (kubelogin) to it, and write it atomically
+(mode 0600), changed only when the content differs."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,6 +14,7 @@ import os
 import tempfile
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureOpError, azure_op
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig_login import apply_login
 
 try:
     import yaml
@@ -91,6 +93,22 @@ class KubeconfigFetcher:
         value = kubeconfigs[0].value
         return base64.b64decode(value) if isinstance(value, str) else bytes(value)
 
+    def with_login(self, content):
+        """The kubeconfig with its kubelogin users converted for the login option, and the mode applied (None
+        for kubeconfigs without kubelogin: client certificates, admin credentials)."""
+        if not HAS_YAML:
+            raise AzureOpError("PyYAML is required to apply the login option (pip install PyYAML)", option="login")
+        try:
+            data = yaml.safe_load(content)
+        except yaml.YAMLError as err:
+            raise AzureOpError("the cluster returned a kubeconfig that is not YAML: %s" % err, code="BadKubeconfig")
+        if not isinstance(data, dict):
+            raise AzureOpError("the cluster returned a kubeconfig that is not a mapping", code="BadKubeconfig")
+        converted, login = apply_login(data, self.params)
+        if login is None or converted is data:
+            return content, login
+        return yaml.safe_dump(converted, sort_keys=False, default_flow_style=False).encode(), login
+
     def ensure(self):
         cluster = self.get_cluster()
         if cluster is None:
@@ -102,14 +120,14 @@ class KubeconfigFetcher:
                                "(disableLocalAccounts), so it has no admin credentials; use credential_type=user "
                                "(Entra ID login) instead" % self.params["cluster_name"],
                                code="BadRequest", option="credential_type")
-        content = self.credentials()
+        content, login = self.with_login(self.credentials())
         path = self.params["path"]
         before = read_file(path)
         changed = before != content or file_mode(path) != 0o600
         if changed and not self.check_mode:
             write_atomically(path, content)
         result = {"changed": changed, "path": path, "context": current_context(content),
-                  "credential_type": self.params["credential_type"]}
+                  "credential_type": self.params["credential_type"], "login": login}
         if changed:
             # Paths and fingerprints only: the file's content is a credential.
             result["diff"] = {"before_header": path, "after_header": path,

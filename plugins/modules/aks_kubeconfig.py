@@ -50,6 +50,29 @@ options:
     type: str
     default: user
     choices: [user, admin]
+  login:
+    description:
+      - How the kubeconfig's Entra ID user logs in. Applies to users that run C(kubelogin) (what
+        C(listClusterUserCredential) returns for clusters with Entra ID integration); kubeconfigs with client
+        certificates (admin credentials, clusters without Entra ID) are written as returned.
+      - The user is rewritten the way C(kubelogin convert-kubeconfig -l MODE) rewrites it. No secret and no token
+        is written to the file; C(kubelogin) reads them when it runs.
+      - V(auto) derives the mode from O(auth_source) (V(service_principal) -> V(spn), V(workload_identity) ->
+        V(workloadidentity), V(msi) -> V(msi), V(cli) -> V(azurecli); for V(auto) and V(env), from the
+        credentials given, falling back to V(azurecli)).
+      - V(spn) - service principal; kubelogin reads the secret from E(AZURE_CLIENT_SECRET) (or
+        E(AAD_SERVICE_PRINCIPAL_CLIENT_SECRET)) or uses the certificate O(certificate_path) (password in
+        E(AZURE_CLIENT_CERTIFICATE_PASSWORD)). Needs O(client_id) and O(tenant).
+      - V(workloadidentity) - federated token (AKS workload identity, AWX OIDC); kubelogin reads
+        E(AZURE_CLIENT_ID), E(AZURE_TENANT_ID) and E(AZURE_FEDERATED_TOKEN_FILE) unless O(client_id), O(tenant)
+        and O(federated_token_file) are given.
+      - V(msi) - managed identity of the host (O(client_id) picks a user-assigned one).
+      - V(azurecli) - the Azure CLI's signed-in account.
+      - V(devicecode) - keeps AKS's interactive device-code login; refused when no terminal is attached.
+    type: str
+    default: auto
+    choices: [auto, spn, workloadidentity, msi, azurecli, devicecode]
+    version_added: 0.2.0
 requirements:
   - azure-mgmt-containerservice
   - PyYAML
@@ -62,6 +85,14 @@ EXAMPLES = r"""
     cluster_name: aks-neo4j-prod
     path: "{{ playbook_dir }}/.kube/aks-neo4j-prod.yaml"
   register: kube
+
+- name: Fetch a kubeconfig that logs in unattended as the service principal (kubelogin spn)
+  neo4j_azure.aks.aks_kubeconfig:
+    auth_source: service_principal
+    resource_group: rg-neo4j-prod
+    cluster_name: aks-neo4j-prod
+    path: "{{ playbook_dir }}/.kube/aks-neo4j-prod.yaml"
+    login: spn
 
 - name: Use it
   kubernetes.core.k8s_info:
@@ -86,6 +117,12 @@ credential_type:
   returned: success
   type: str
   sample: user
+login:
+  description: The kubelogin login mode written to the kubeconfig; V(null) when its users run no kubelogin.
+  returned: success
+  type: str
+  sample: spn
+  version_added: 0.2.0
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -93,6 +130,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import (
     AzureClients, azure_auth_argument_spec, check_azure_requirements)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig import KubeconfigFetcher
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig_login import LOGIN_MODES
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
 
 
@@ -103,6 +141,7 @@ def argument_spec():
         cluster_name=dict(type="str", required=True),
         path=dict(type="path", required=True),
         credential_type=dict(type="str", default="user", choices=["user", "admin"]),
+        login=dict(type="str", default="auto", choices=LOGIN_MODES),
     )
     return spec
 
