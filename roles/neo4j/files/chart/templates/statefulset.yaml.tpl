@@ -141,6 +141,18 @@ spec:
             {{- if .Values.tls.enabled }}
             - {name: tls, mountPath: /tls, readOnly: true}
             {{- end }}
+        {{- if .Values.auth.keyVault.enabled }}
+        # NEO4J_AUTH_PATH's file from the Key Vault secret the CSI driver mounts (memory only, no Secret).
+        - name: auth-from-keyvault
+          image: {{ include "neo4j.image" . }}
+          imagePullPolicy: {{ .Values.image.pullPolicy }}
+          command: [/bin/bash, -c, 'umask 077; printf "neo4j/%s" "$(cat /keyvault/NEO4J_PASSWORD)" > /config/neo4j-auth/NEO4J_AUTH']
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: {drop: [ALL]}}
+          resources: {requests: {cpu: 50m, memory: 32Mi}, limits: {cpu: 50m, memory: 32Mi}}
+          volumeMounts:
+            - {name: keyvault, mountPath: /keyvault, readOnly: true}
+            - {name: auth, mountPath: /config/neo4j-auth}
+        {{- end }}
       containers:
         - name: neo4j
           image: {{ include "neo4j.image" . }}
@@ -242,6 +254,14 @@ spec:
         {{- if not .Values.persistence.logs.enabled }}
         - {name: logs, emptyDir: {sizeLimit: 2Gi}}
         {{- end }}
+        {{- if .Values.auth.keyVault.enabled }}
+        - {name: auth, emptyDir: {medium: Memory, sizeLimit: 1Mi}}
+        - name: keyvault
+          csi:
+            driver: secrets-store.csi.k8s.io
+            readOnly: true
+            volumeAttributes: {secretProviderClass: {{ include "neo4j.fullname" . }}-auth}
+        {{- else }}
         - name: auth
           secret:
             secretName: {{ include "neo4j.authSecret" . }}
@@ -249,6 +269,7 @@ spec:
             items:
               - key: {{ .Values.auth.secretKey | default "NEO4J_AUTH" }}
                 path: NEO4J_AUTH
+        {{- end }}
         {{- if .Values.tls.enabled }}
         - name: tls
           secret:
