@@ -8,23 +8,70 @@ Two vaults, one port each, HTTPS with a fresh CA per start: TESTENV_KEYVAULT_URL
 read and write its secrets) and TESTENV_KEYVAULT_LOCKED_URL (no role assignment for anyone: 403 like Key Vault's
 RBAC). Tokens come from the ARM double's Entra endpoint, so this component starts after `arm`.
 TESTENV_KEYVAULT_CA_BUNDLE trusts both the vaults and the Entra endpoint (the ARM double's CA + this one).
+
+The Secrets Store CSI driver's SecretProviderClass CRD (the real one, from the driver's Go module on the Go module
+proxy, cached by version) is installed into the kwok cluster when one runs, so the chart's SecretProviderClass is
+applied server-side against its real schema.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import uuid
 from pathlib import Path
 
 from .arm import write_certificates
-from .base import Component, Context, TestEnvError, free_port, port_open, spawn, wait_until
+from .base import Component, Context, TestEnvError, free_port, port_open, run, spawn, wait_until
 
 SERVER = Path(__file__).resolve().parents[1] / "keyvault_double" / "server.py"
 VAULT_NAME = "neo4jkvtest"
 LOCKED_VAULT_NAME = "neo4jkvlocked"
 RESOURCE_GROUP = "neo4j-testenv-rg"
+CSI_DRIVER_MODULE = "sigs.k8s.io/secrets-store-csi-driver"
+CSI_DRIVER_VERSION = "v1.5.4"
+CRD_PATH = "config/crd/bases/secrets-store.csi.x-k8s.io_secretproviderclasses.yaml"
+
+
+def crd_file(cache_dir: Path) -> Path:
+    return cache_dir / f"secrets-store-csi-driver-{CSI_DRIVER_VERSION}" / "secretproviderclasses-crd.yaml"
+
+
+def fetch_crd(cache_dir: Path, log=print) -> Path:
+    """The SecretProviderClass CRD of the driver's Go module, copied into the cache once."""
+    target = crd_file(cache_dir)
+    if target.exists():
+        return target
+    if not shutil.which("go"):
+        raise TestEnvError("keyvault: go is missing (it fetches the Secrets Store CSI driver's CRD from the Go "
+                           "module proxy); install Go 1.26")
+    log(f"keyvault: go mod download {CSI_DRIVER_MODULE}@{CSI_DRIVER_VERSION} (its SecretProviderClass CRD)")
+    # The checksum database (sum.golang.org) is not reachable from these machines: GOSUMDB=off.
+    out = run(["go", "mod", "download", "-json", f"{CSI_DRIVER_MODULE}@{CSI_DRIVER_VERSION}"],
+              "keyvault: go mod download", env={"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOSUMDB": "off"},
+              cwd=cache_dir, timeout=600)
+    source = Path(json.loads(out)["Dir"]) / CRD_PATH
+    if not source.exists():
+        raise TestEnvError(f"keyvault: {CRD_PATH} is not in {CSI_DRIVER_MODULE}@{CSI_DRIVER_VERSION}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_text(source.read_text())
+    partial.replace(target)
+    return target
+
+
+def install_crd(ctx: Context) -> None:
+    """Server-side apply of the CRD into the kwok cluster, when the environment has one."""
+    kubeconfig, kubectl = ctx.env.get("KUBECONFIG"), ctx.env.get("KUBECTL_BIN") or shutil.which("kubectl")
+    if not kubeconfig or not kubectl:
+        return
+    env = {"KUBECONFIG": kubeconfig}
+    run([kubectl, "apply", "--server-side", "--field-manager", "testenv", "-f", crd_file(ctx.cache_dir)],
+        "keyvault: install the SecretProviderClass CRD", env=env, timeout=120)
+    run([kubectl, "wait", "--for=condition=Established", "--timeout=60s",
+         "crd/secretproviderclasses.secrets-store.csi.x-k8s.io"], "keyvault: wait for the CRD", env=env, timeout=90)
 
 
 def launch(workdir: Path, env: dict) -> dict:
@@ -77,7 +124,11 @@ def launch(workdir: Path, env: dict) -> dict:
 class KeyVault(Component):
     name = "keyvault"
 
+    def build(self, ctx: Context) -> None:
+        fetch_crd(ctx.cache_dir, ctx.log)
+
     def start(self, ctx: Context) -> dict:
+        install_crd(ctx)
         instance = launch(ctx.component_dir(self.name), ctx.env)
         return {"pids": [instance["pid"]], "ports": instance["ports"], "env": instance["env"],
                 "arm_endpoint": ctx.env.get("TESTENV_ARM_ENDPOINT")}
