@@ -24,16 +24,16 @@ RELEASE = "neo4j"
 NODES = 250
 
 
-@pytest.fixture(scope="module")
-def env(testenv_for):
+@pytest.fixture(scope="module", name="env")
+def fixture_env(testenv_for):
     env = testenv_for("kube", "node")
     if env.get("TESTENV_REAL_NODE_UNAVAILABLE") or not env.get("TESTENV_REAL_NODE"):
         pytest.skip(f"no real node in the test environment: {env.get('TESTENV_REAL_NODE_UNAVAILABLE', 'not started')}")
     return env
 
 
-@pytest.fixture(scope="module")
-def namespace(env):
+@pytest.fixture(scope="module", name="namespace")
+def fixture_namespace(env):
     name = f"rp-{uuid.uuid4().hex[:6]}"
     try:
         yield name
@@ -60,8 +60,8 @@ def role_vars(env, namespace, **overrides) -> dict:
     return {"neo4j_namespace": namespace, "neo4j_release_name": RELEASE, "neo4j_password": PASSWORD,
             "neo4j_image_repository": image["repository"], "neo4j_image_tag": image["tag"],
             "neo4j_storage_class_name": env["TESTENV_REAL_NODE_STORAGE_CLASS"],
-            "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": {"data": "1Gi"},
-            "neo4j_helm_timeout": "6m", "neo4j_rollout_timeout": 360, "neo4j_values_extra": extra, **overrides}
+            "neo4j_cpu": "2", "neo4j_memory": "2Gi", "neo4j_volumes": {"data": "1Gi"},
+            "neo4j_helm_timeout": "10m", "neo4j_rollout_timeout": 600, "neo4j_values_extra": extra, **overrides}
 
 
 def deploy(env, namespace, **overrides):
@@ -86,8 +86,8 @@ def count(env, namespace) -> int:
         return records[0]["n"]
 
 
-@pytest.fixture(scope="module")
-def deployed(env, namespace):
+@pytest.fixture(scope="module", name="deployed")
+def fixture_deployed(env, namespace):
     started = time.monotonic()
     first = deploy(env, namespace)
     assert first.rc == 0, first.failure()
@@ -114,7 +114,8 @@ def test_neo4j_runs_in_a_real_pod_and_serves_its_data(env, namespace, deployed):
     assert info.agent.startswith("Neo4j/5.26"), info.agent
 
 
-def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace, deployed):
+@pytest.mark.usefixtures("deployed")
+def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace):
     before = pod(env, namespace)
     upgrade = deploy(env, namespace, values={"podAnnotations": {"testenv/restart": "1"}})
     assert upgrade.rc == 0, upgrade.failure()
@@ -124,7 +125,8 @@ def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace, deploy
     assert count(env, namespace) == NODES
 
 
-def test_pod_deletion_keeps_every_node(env, namespace, deployed):
+@pytest.mark.usefixtures("deployed")
+def test_pod_deletion_keeps_every_node(env, namespace):
     before = pod(env, namespace)
     kubectl(env, "-n", namespace, "delete", "pod", f"{RELEASE}-0", "--wait=true", "--timeout=120s")
     started = time.monotonic()

@@ -100,7 +100,7 @@ def _host_ip() -> str:
 def _cgroup_controllers() -> list[Path]:
     """The mounted cgroup v1 controller hierarchies (kubelet needs its cgroupRoot in each)."""
     mounts = []
-    for line in Path("/proc/self/mounts").read_text().splitlines():
+    for line in Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines():
         fields = line.split()
         if fields[2] == "cgroup":
             mounts.append(Path(fields[1]))
@@ -113,7 +113,7 @@ def _sysctl_path(name: str) -> Path:
 
 def _mounts_under(prefix: str) -> list[str]:
     points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines():
         point = line.split()[4].replace("\\040", " ")
         if point == prefix or point.startswith(prefix + "/"):
             points.append(point)
@@ -134,6 +134,10 @@ def _procs_mentioning(text: str) -> list[int]:
 
 class Node(Component):
     name = "node"
+
+    def __init__(self):
+        self.images: dict = {}
+        self.build_error: str | None = None
 
     # --- paths --------------------------------------------------------------------------------------------------
     def _dir(self, ctx: Context) -> Path:
@@ -203,7 +207,7 @@ class Node(Component):
         if not enabled():
             return {"disabled": "TESTENV_REAL_NODE=0", "pids": [],
                     "env": {"TESTENV_REAL_NODE_UNAVAILABLE": "the real node is turned off (TESTENV_REAL_NODE=0)"}}
-        if getattr(self, "build_error", None):
+        if self.build_error:
             return self._unavailable(ctx, self.build_error)
         try:
             self._check_kwok(ctx)
@@ -218,9 +222,9 @@ class Node(Component):
 
     def _check_kwok(self, ctx: Context) -> None:
         kube_dir = str(ctx.state_dir / "kube")
-        kwoks = [p for p in _procs_mentioning(kube_dir) if "kwok-controller" in Path(f"/proc/{p}/cmdline").read_text(
-            errors="replace")]
-        args = [Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace").split("\0") for p in kwoks]
+        cmdlines = [Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+                    for p in _procs_mentioning(kube_dir)]
+        args = [c.split("\0") for c in cmdlines if "kwok-controller" in c]
         if not args or not all("--manage-all-nodes=false" in a for a in args):
             raise TestEnvError("node: kwok of this environment manages all nodes (started before kwok was limited to "
                                "the simulated ones); restart it: testenv.py down && testenv.py up")
@@ -236,7 +240,7 @@ class Node(Component):
         for controller in _cgroup_controllers():
             (controller / cgroup_root.lstrip("/")).mkdir(exist_ok=True)
         containerd_pid = self._start_containerd(ctx)
-        images = getattr(self, "images", None) or {}
+        images = self.images
         listed = self.ctr(ctx, "images", "ls", "-q")
         for image, archive in images.items():
             marker = base / f"imported-{Path(archive).name}"
@@ -265,13 +269,15 @@ class Node(Component):
             "pids": [containerd_pid, kubelet_pid, prov_pid], "node": NODE_NAME, "bridge": self._bridge(ctx),
             "subnet": self._subnet(ctx), "cgroup_root": cgroup_root, "kubelet_port": kubelet_port,
             "env": {"TESTENV_REAL_NODE": NODE_NAME, "TESTENV_REAL_NODE_STORAGE_CLASS": STORAGE_CLASS,
-                    "TESTENV_REAL_NODE_IMAGE": NODE_IMAGE, "TESTENV_REAL_NODE_VALUES": json.dumps(real_node_values()), "TESTENV_REAL_NODE_CONTAINERD": str(self._sock(ctx))},
+                    "TESTENV_REAL_NODE_IMAGE": NODE_IMAGE, "TESTENV_REAL_NODE_VALUES": json.dumps(real_node_values()),
+                    "TESTENV_REAL_NODE_CONTAINERD": str(self._sock(ctx))},
         }
 
     def _save_sysctls(self, ctx: Context) -> None:
         saved = self._dir(ctx) / "host-sysctls.json"
         if not saved.exists():
-            saved.write_text(json.dumps({n: _sysctl_path(n).read_text().strip() for n in SYSCTLS}, indent=1))
+            values = {n: _sysctl_path(n).read_text(encoding="utf-8").strip() for n in SYSCTLS}
+            saved.write_text(json.dumps(values, indent=1))
 
     def _start_containerd(self, ctx: Context) -> int:
         base = self._dir(ctx) / "containerd"
@@ -283,7 +289,8 @@ class Node(Component):
 root = "{base / 'root'}"
 state = "{base / 'state'}"
 disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.tracing.processor.v1.otlp"]
 [grpc]
   address = "{self._sock(ctx)}"
 [ttrpc]
@@ -432,8 +439,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                         path.rmdir()
                     except OSError:
                         pass
-        if not any("kubelet" in Path(f"/proc/{p}/comm").read_text() for p in _procs_mentioning("--hostname-override")
-                   if Path(f"/proc/{p}/comm").exists()):
+        kubelets = [p for p in _procs_mentioning("--hostname-override") if Path(f"/proc/{p}/comm").exists()
+                    and "kubelet" in Path(f"/proc/{p}/comm").read_text(encoding="utf-8")]
+        if not kubelets:
             for tool in ("iptables", "ip6tables"):
                 for hook in ("INPUT", "OUTPUT"):
                     while subprocess.run([tool, "-D", hook, "-j", "KUBE-FIREWALL"], capture_output=True,
@@ -444,7 +452,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                     subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
         saved = base / "host-sysctls.json"
         if saved.exists() and state:
-            for name, value in json.loads(saved.read_text()).items():
+            for name, value in json.loads(saved.read_text(encoding="utf-8")).items():
                 try:
                     _sysctl_path(name).write_text(value + "\n")
                 except OSError:
