@@ -73,6 +73,29 @@ def cluster(env, arm):
         "name": "aks", "resource_group": rg, "state": "absent", "delete_resource_group": True}}), env=env)
 
 
+@pytest.fixture(scope="module")
+def side_identities(env, arm, cluster, tmp_path_factory):
+    """Two more service principals, their kubeconfigs fetched in one run: one outside the admin group, one whose
+    tokens live SHORT_LIFETIME_S seconds."""
+    rg, name = cluster
+    workdir = tmp_path_factory.mktemp("side")
+    identities = {
+        "outsider": {"client_id": str(uuid.uuid4()), "secret": "outsider-" + uuid.uuid4().hex,
+                     "groups": [str(uuid.uuid4())]},
+        "short": {"client_id": str(uuid.uuid4()), "secret": "short-" + uuid.uuid4().hex,
+                  "groups": [env["TESTENV_AKS_ADMIN_GROUP_ID"]], "token_lifetime_s": SHORT_LIFETIME_S},
+    }
+    tasks = []
+    for key, identity in identities.items():
+        identity["object_id"] = arm.call("POST", "/_testenv/entra/clients", identity)["object_id"]
+        identity["kubeconfig"] = workdir / f"{key}.kubeconfig"
+        tasks.append(fetch(rg, name, identity["kubeconfig"], key, client_id=identity["client_id"],
+                           secret=identity["secret"]))
+    res = run_playbook(play(env, *tasks), env=env)
+    assert res.rc == 0, res
+    return identities
+
+
 def play(env, *tasks):
     return localhost_play(list(tasks), module_defaults={"group/neo4j_azure.aks.azure": module_defaults(env)})
 
@@ -141,7 +164,8 @@ def test_spn_and_workload_identity_logins_reach_the_cluster(env, arm, cluster, r
     assert spn_args[:5] == ["get-token", "--login", "spn", "--server-id", AKS_SERVER_APP_ID]
 
 
-def test_bad_tokens_other_groups_and_devicecode_are_refused(env, arm, cluster, run_env, tmp_path):
+def test_bad_tokens_other_groups_and_devicecode_are_refused(env, arm, cluster, run_env, side_identities,
+                                                           tmp_path):
     rg, name = cluster
     kube_cluster = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())["clusters"][0]["cluster"]
     server, ca = kube_cluster["server"], kube_cluster["certificate-authority"]
@@ -169,34 +193,21 @@ def test_bad_tokens_other_groups_and_devicecode_are_refused(env, arm, cluster, r
         assert os.path.exists("/dev/tty") and refused["login"] == "devicecode"
 
     # An identity outside the admin group: kubelogin logs it in, the API server authenticates it, RBAC says 403.
-    outsider = {"client_id": str(uuid.uuid4()), "secret": "outsider-" + uuid.uuid4().hex,
-                "groups": [str(uuid.uuid4())]}
-    registered = arm.call("POST", "/_testenv/entra/clients", outsider)
-    spn = tmp_path / "spn.kubeconfig"
-    res = run_playbook(play(env, fetch(rg, name, spn, "spn", client_id=outsider["client_id"],
-                                       secret=outsider["secret"])), env=env)
-    assert res.rc == 0, res
-    out = kubectl(env, spn, "get", "namespaces", extra_env={
+    outsider = side_identities["outsider"]
+    out = kubectl(env, outsider["kubeconfig"], "get", "namespaces", extra_env={
         **run_env, "AZURE_CLIENT_ID": outsider["client_id"], "AZURE_CLIENT_SECRET": outsider["secret"]})
-    assert out.returncode != 0 and "Forbidden" in out.stderr and registered["object_id"] in out.stderr, out.stderr
+    assert out.returncode != 0 and "Forbidden" in out.stderr and outsider["object_id"] in out.stderr, out.stderr
 
 
-def test_an_expired_token_is_renewed(env, arm, cluster, run_env, tmp_path):
+def test_an_expired_token_is_renewed(env, arm, run_env, side_identities):
     """One client (the kubernetes Python client kubernetes.core uses) keeps working across a token's expiry:
     it runs kubelogin again when the ExecCredential's expirationTimestamp has passed."""
     from kubernetes import client, config  # pylint: disable=import-outside-toplevel
-    rg, name = cluster
-    short = {"client_id": str(uuid.uuid4()), "secret": "short-" + uuid.uuid4().hex,
-             "groups": [env["TESTENV_AKS_ADMIN_GROUP_ID"]], "token_lifetime_s": SHORT_LIFETIME_S}
-    arm.call("POST", "/_testenv/entra/clients", short)
-    path = tmp_path / "short.kubeconfig"
-    res = run_playbook(play(env, fetch(rg, name, path, "short", client_id=short["client_id"],
-                                       secret=short["secret"])), env=env)
-    assert res.rc == 0, res
+    short = side_identities["short"]
     saved = dict(os.environ)
     os.environ.update({**run_env, "AZURE_CLIENT_ID": short["client_id"], "AZURE_CLIENT_SECRET": short["secret"]})
     try:
-        api = client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
+        api = client.CoreV1Api(config.new_client_from_config(config_file=str(short["kubeconfig"])))
         before = aks_tokens(arm)
         assert api.list_namespace().items
         time.sleep(SHORT_LIFETIME_S + 2)
