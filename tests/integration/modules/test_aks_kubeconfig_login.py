@@ -165,7 +165,7 @@ def test_spn_and_workload_identity_logins_reach_the_cluster(env, arm, cluster, r
 
 
 def test_bad_tokens_other_groups_and_devicecode_are_refused(env, arm, cluster, run_env, side_identities,
-                                                           tmp_path):
+                                                            tmp_path):
     rg, name = cluster
     kube_cluster = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())["clusters"][0]["cluster"]
     server, ca = kube_cluster["server"], kube_cluster["certificate-authority"]
