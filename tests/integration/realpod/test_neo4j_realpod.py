@@ -126,6 +126,9 @@ def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace):
 
 
 @pytest.mark.usefixtures("deployed")
+@pytest.mark.skipif(os.environ.get("TESTENV_REALPOD_EXTENDED") != "1",
+                    reason="one more Neo4j start (minutes on 2 shared cores) is over CI's budget for these tests; "
+                           "TESTENV_REALPOD_EXTENDED=1 runs it")
 def test_pod_deletion_keeps_every_node(env, namespace):
     before = pod(env, namespace)
     kubectl(env, "-n", namespace, "delete", "pod", f"{RELEASE}-0", "--wait=true", "--timeout=120s")

@@ -97,9 +97,10 @@ build_neo4j() {
  "Volumes": {"/data": {}, "/logs": {}}}
 JSON
   python3 "$HERE/oci_image.py" --name "$NEO4J_IMAGE" --config "$dir/config.json" --out "$archive" "$base" "$dir/layer.tar" >/dev/null
-  rm -rf "$r" "$dir/base-etc"
+  rm -rf "$r" "$dir/base-etc" "$dir/layer.tar"
   # Older fixture builds of this version are superseded.
   find "$OUT" -maxdepth 1 -name "neo4j-fixture-$NEO4J_VERSION-*.tar" ! -name "$(basename "$archive")" -delete
+  find "$OUT" -maxdepth 1 -type d -name "neo4j-$NEO4J_VERSION-*" ! -name "$(basename "$dir")" -exec rm -rf {} +
   echo "$NEO4J_IMAGE $archive"
 }
 

@@ -101,7 +101,12 @@ elif [[ "$auth" =~ ^([^/]+)/([^/]+)/?([tT][rR][uU][eE])?$ ]]; then
   fi
   extra=()
   [ -z "$reset" ] || extra+=(--require-password-change)
-  neo4j-admin dbms set-initial-password "$password" "${extra[@]}" >/dev/null
+  # Neo4j applies an initial password only when it creates the system database; once that exists the
+  # official image's call is a no-op, skipped here to save a JVM start on every restart.
+  data_dir="$(sed -n 's/^server\.directories\.data=\(.*\)/\1/p' "$CONF" | tail -1)"
+  if ! [ -d "${data_dir:-/data}/databases/system" ]; then
+    neo4j-admin dbms set-initial-password "$password" "${extra[@]}" >/dev/null
+  fi
   unset password
 elif [ -n "$auth" ]; then
   fail "Invalid value for NEO4J_AUTH: it must be 'none' or 'neo4j/<password>'"
