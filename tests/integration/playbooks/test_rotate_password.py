@@ -75,7 +75,7 @@ def test_rotation_and_each_step_failing(env, cases, tmp_path: Path):
         "neo4j_aks_azure_auth": module_defaults(env)}}}}}))
     res = run_playbook(PLAYBOOK, env=env, inventory=str(inventory), extra_env={"ANSIBLE_FORKS": "6"})
 
-    failed = {host: msg for host, _, msg in res.failed_tasks()}
+    failed = {host: msg for host, dummy, msg in res.failed_tasks()}
     assert set(failed) == {f"case_{c}" for c in CASES if c != "ok"}, res
     for case in CASES:
         info, current = cases[case], current_value(env, cases[case]["secret"])

@@ -80,5 +80,5 @@ def test_sync_secret_only_when_asked(env):
     spc = [d for d in docs if d["kind"] == "SecretProviderClass"][0]
     assert spc["spec"]["secretObjects"][0]["secretName"] == "graph-auth-synced"
 
-    proc, _ = render(env, "auth.keyVault.enabled=true", "auth.keyVault.vaultName=neo4jprodkv")
+    proc, dummy = render(env, "auth.keyVault.enabled=true", "auth.keyVault.vaultName=neo4jprodkv")
     assert proc.returncode != 0 and "workloadIdentityClientId" in proc.stderr
