@@ -113,7 +113,8 @@ def test_rerun_changes_nothing_and_hides_values(env, names):
     """The second application, at -vvv: changed=0 and neither value anywhere in the output."""
     generated = current_value(env, names["gen"])
     given = current_value(env, names["given"])
-    assert generated and given, "test_keyvault_secret must run first"
+    if not (generated and given):
+        pytest.skip("needs the secrets test_keyvault_secret writes (run the module's tests together)")
     tasks = [kv(names["gen"], "gen", env, content_type="text/plain", tags={"app": "neo4j"}),
              kv(names["given"], "given", env, value=given, tags={"rotated": "no"})]
     play = localhost_play(tasks, module_defaults={"group/neo4j_azure.aks.azure": module_defaults(env)})
