@@ -77,7 +77,8 @@ def _compare(live, desired, path, out):
     """Leaf differences between two parsed manifests: dicts by key, lists of named items by name."""
     if isinstance(live, dict) and isinstance(desired, dict):
         for key in sorted(set(live) | set(desired), key=str):
-            _compare(live.get(key, _ABSENT), desired.get(key, _ABSENT), "%s.%s" % (path, key) if path else str(key), out)
+            where = "%s.%s" % (path, key) if path else str(key)
+            _compare(live.get(key, _ABSENT), desired.get(key, _ABSENT), where, out)
     elif isinstance(live, list) and isinstance(desired, list) and _named(live + desired):
         old, new = {i["name"]: i for i in live}, {i["name"]: i for i in desired}
         for name in list(old) + [n for n in new if n not in old]:

@@ -89,7 +89,8 @@ def test_enterprise_without_the_metrics_add_on_renders_no_pod_monitor(helm):
 def test_custom_port_interval_and_agent(helm):
     objs = objects(helm(*ENTERPRISE, *MANAGED_PROMETHEUS, "--set", "metrics.port=9404",
                         "--set", "metrics.podMonitor.interval=1m", "--set", "metrics.agentNamespace=monitoring",
-                        "--set", "metrics.agentPodLabels.app=prometheus", "--set", "metrics.agentPodLabels.rsName=null"))
+                        "--set", "metrics.agentPodLabels.app=prometheus",
+                        "--set", "metrics.agentPodLabels.rsName=null"))
     assert objs[("ConfigMap", "graph-config")]["data"]["NEO4J_server_metrics_prometheus_endpoint"] == "0.0.0.0:9404"
     assert {"name": "tcp-metrics", "containerPort": 9404, "protocol": "TCP"} in neo4j_container(objs)["ports"]
     rule = next(r for r in objs[("NetworkPolicy", "graph")]["spec"]["ingress"] if r["ports"][0]["port"] == 9404)

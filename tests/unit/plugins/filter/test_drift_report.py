@@ -104,7 +104,8 @@ def test_unified_format_gives_property_paths():
 
 
 def test_partial_context_lists_the_changed_lines():
-    prepared = "neo4j, neo4j, StatefulSet (apps) has changed:\n@@ -3,1 +3,1 @@\n-      replicas: 2\n+      replicas: 1\n"
+    prepared = ("neo4j, neo4j, StatefulSet (apps) has changed:\n"
+                "@@ -3,1 +3,1 @@\n-      replicas: 2\n+      replicas: 1\n")
     (entry,) = drift_report({"helm": {"changed": True, "diff": {"prepared": prepared}}})["entries"]
     assert [p["path"] for p in entry["properties"]] == ["replicas: 2", "replicas: 1"]
 
