@@ -21,12 +21,12 @@ if [ -d "$link" ] && [ ! -L "$link" ]; then
 fi
 
 # The key: what decides the venv's content. Requirements files are read recursively (-r inside a file).
+# A requirements file counts by its content, not its path (each clone has its own path).
 key_input() {
     "$python" -c 'import sys; print(sys.version)'
-    printf '%s\n' "$@"
     local prev="" arg
     for arg in "$@"; do
-        if [ "$prev" = "-r" ] || [ "$prev" = "-c" ]; then requirements_content "$arg"; fi
+        if [ "$prev" = "-r" ] || [ "$prev" = "-c" ]; then requirements_content "$arg"; else printf '%s\n' "$arg"; fi
         prev=$arg
     done
 }
