@@ -24,8 +24,8 @@ from testenv.arm_double.client import ArmDoubleClient, count_ops, module_default
 WRITES = ("PUT", "PATCH", "DELETE")
 EXPECTED_OUTPUTS = {"clusterName", "resourceGroup", "oidcIssuerUrl", "storageAccountName", "blobEndpoint",
                     "backupContainer", "backupIdentityClientId", "keyVaultName", "keyVaultUri",
-                    "neo4jPasswordSecretName", "logAnalyticsWorkspaceId", "tenantId", "backupNamespace",
-                    "backupServiceAccountName"}
+                    "neo4jPasswordSecretName", "logAnalyticsWorkspaceId", "monitorWorkspaceId", "tenantId",
+                    "backupNamespace", "backupServiceAccountName"}
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +132,10 @@ MODULE_CHANGES = {
                 ("Microsoft.Network/networkSecurityGroups/neo-it-vnet-private-endpoints-nsg", "Create")),
     "monitoring": ({"infra_log_retention_days": 60},
                    ("Microsoft.OperationalInsights/workspaces/neo-it-logs", "Modify")),
+    "prometheus": ({"infra_monitoring_public_network_access": "Disabled"},
+                   ("Microsoft.Monitor/accounts/neo-it-prometheus", "Modify")),
+    "alerts": ({"infra_alert_email_receivers": [{"name": "ops", "address": "ops@example.com"}]},
+               ("Microsoft.Insights/actionGroups/neo-it-neo4j-alerts", "Modify")),
     "aks": ({"infra_neo4j_node_max_count": 7},
             ("Microsoft.ContainerService/managedClusters/neo-it-aks", "Modify")),
     "keyvault": ({"infra_key_vault_soft_delete_days": 30}, ("Microsoft.KeyVault/vaults/", "Modify")),

@@ -101,7 +101,8 @@ def test_no_module_takes_a_runtime_value():
     compiled = json.loads((BICEP_DIR / "main.json").read_text())
     modules = {name: res for name, res in compiled["resources"].items()
                if res["type"] == "Microsoft.Resources/deployments"}
-    assert set(modules) == {"network", "monitoring", "aks", "keyVault", "storage", "privateLink", "identity"}
+    assert set(modules) == {"network", "monitoring", "aks", "prometheus", "alerts", "grafana", "keyVault", "storage",
+                            "privateLink", "identity"}
     for name, module in modules.items():
         given = json.dumps(module["properties"]["parameters"])
         assert "reference(" not in given and ".outputs" not in given, f"module {name} takes {given}"
@@ -221,6 +222,60 @@ def test_prod_renders_maintenance_defender_nat_private_endpoints_and_image_clean
     assert len(of_type(resources, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")) == 2
     (vault,) = of_type(resources, "Microsoft.KeyVault/vaults")
     assert vault["properties"]["publicNetworkAccess"] == "Disabled"
+
+
+MONITORING_TYPES = ("Microsoft.Monitor/accounts", "Microsoft.Insights/dataCollectionEndpoints",
+                    "Microsoft.AlertsManagement/prometheusRuleGroups", "Microsoft.Insights/actionGroups")
+
+
+def test_monitoring_per_inventory():
+    """dev: managed Prometheus and the Kubernetes/backup alerts, a 1 GB log cap, no control-plane logs, no Grafana;
+    prod: no cap, control-plane logs, Grafana reading the workspace, the Enterprise rules, e-mail and webhook."""
+    dev = json.loads((ENV_DIR / "dev.snapshot.json").read_text())["predictedResources"]
+    prod = json.loads((ENV_DIR / "prod.snapshot.json").read_text())["predictedResources"]
+    for rtype in MONITORING_TYPES:
+        assert of_type(dev, rtype) and of_type(prod, rtype), rtype
+    for resources in (dev, prod):
+        assert cluster(resources)["azureMonitorProfile"]["metrics"]["enabled"] is True
+        associations = {r["name"] for r in of_type(resources, "Microsoft.Insights/dataCollectionRuleAssociations")}
+        assert "configurationAccessEndpoint" in associations and any(a.startswith("MSProm-") for a in associations)
+    (dev_logs,) = of_type(dev, "Microsoft.OperationalInsights/workspaces")
+    assert dev_logs["properties"]["workspaceCapping"] == {"dailyQuotaGb": 1}
+    (prod_logs,) = of_type(prod, "Microsoft.OperationalInsights/workspaces")
+    assert prod_logs["properties"]["workspaceCapping"] == {"dailyQuotaGb": -1}
+    assert not of_type(dev, "Microsoft.Insights/diagnosticSettings")
+    (settings,) = of_type(prod, "Microsoft.Insights/diagnosticSettings")
+    assert [log["category"] for log in settings["properties"]["logs"]] == [
+        "kube-audit-admin", "guard", "kube-apiserver", "cluster-autoscaler"]
+    assert settings["properties"]["workspaceId"].endswith("/workspaces/neo4j-prod-logs")
+    assert sorted(r["name"] for r in of_type(dev, MONITORING_TYPES[2])) == [
+        "neo4j-dev-neo4j-backup", "neo4j-dev-neo4j-kubernetes"]
+    assert sorted(r["name"] for r in of_type(prod, MONITORING_TYPES[2])) == [
+        "neo4j-prod-neo4j-backup", "neo4j-prod-neo4j-enterprise", "neo4j-prod-neo4j-kubernetes"]
+    (group,) = of_type(prod, "Microsoft.Insights/actionGroups")
+    assert [r["emailAddress"] for r in group["properties"]["emailReceivers"]] == ["neo4j-oncall@example.com"]
+    assert [r["serviceUri"] for r in group["properties"]["webhookReceivers"]] == [
+        "https://alerts.example.com/azure-monitor"]
+    assert not of_type(dev, "Microsoft.Dashboard/grafana")
+    (grafana,) = of_type(prod, "Microsoft.Dashboard/grafana")
+    (integration,) = grafana["properties"]["grafanaIntegrations"]["azureMonitorWorkspaceIntegrations"]
+    assert integration["azureMonitorWorkspaceResourceId"].endswith("/accounts/neo4j-prod-prometheus")
+    readers = [r for r in of_type(prod, "Microsoft.Authorization/roleAssignments")
+               if r["properties"]["roleDefinitionId"].endswith("/b0d8363b-8ddd-447f-8f36-a7e0d8c8ad14")]
+    assert len(readers) == 1 and readers[0]["id"].startswith(integration["azureMonitorWorkspaceResourceId"])
+
+
+def test_monitoring_off_renders_nothing_and_grafana_admins_are_the_groups(bicep, tmp_path):
+    off = predicted(bicep, tmp_path, "dev", managedPrometheusEnabled=False, alertsEnabled=False)
+    for rtype in (*MONITORING_TYPES, "Microsoft.Dashboard/grafana"):
+        assert not of_type(off, rtype), rtype
+    assert cluster(off)["azureMonitorProfile"]["metrics"]["enabled"] is False
+    group = "5b0c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
+    grafana = predicted(bicep, tmp_path, "dev", grafanaEnabled=True, grafanaAdminGroupObjectIds=[group])
+    admins = [r for r in of_type(grafana, "Microsoft.Authorization/roleAssignments")
+              if r["properties"]["roleDefinitionId"].endswith("/22926164-76b3-42b3-bc55-97df8dab3e41")]
+    assert [(a["properties"]["principalId"], a["properties"]["principalType"]) for a in admins] == [(group, "Group")]
+    assert "/providers/Microsoft.Dashboard/grafana/" in admins[0]["id"]
 
 
 def test_user_defined_routing_and_image_cleaner_off_render(bicep, tmp_path):

@@ -12,12 +12,17 @@ from .routing import RG, SUB
 # Types and api-versions the double's providers register (a subset of Azure's lists), besides the type and
 # apiVersion of every resource it holds. Providers_Get shape: azure-rest-api-specs Microsoft.Resources.
 PROVIDER_TYPES = {
+    "Microsoft.AlertsManagement": {"prometheusRuleGroups": ["2021-07-22-preview", "2023-03-01"]},
     "Microsoft.Authorization": {"roleAssignments": ["2020-04-01-preview", "2022-04-01"]},
     "Microsoft.Compute": {"disks": ["2023-10-02", "2024-03-02"]},
     "Microsoft.ContainerService": {"managedClusters": ["2025-08-01", "2025-10-01"],
                                    "managedClusters/agentPools": ["2025-08-01", "2025-10-01"]},
-    "Microsoft.Insights": {"dataCollectionRules": ["2022-06-01", "2023-03-11"],
-                           "dataCollectionRuleAssociations": ["2022-06-01", "2023-03-11"]},
+    "Microsoft.Dashboard": {"grafana": ["2024-10-01", "2025-08-01"]},
+    "Microsoft.Insights": {"dataCollectionRules": ["2022-06-01", "2023-03-11", "2024-03-11"],
+                           "dataCollectionRuleAssociations": ["2022-06-01", "2023-03-11", "2024-03-11"],
+                           "dataCollectionEndpoints": ["2023-03-11", "2024-03-11"],
+                           "diagnosticSettings": ["2021-05-01-preview"],
+                           "actionGroups": ["2022-06-01", "2023-01-01"]},
     "Microsoft.KeyVault": {"vaults": ["2024-11-01", "2025-05-01"], "vaults/secrets": ["2024-11-01", "2025-05-01"]},
     "Microsoft.ManagedIdentity": {
         "userAssignedIdentities": ["2023-01-31", "2024-11-30"],
@@ -26,6 +31,7 @@ PROVIDER_TYPES = {
                           "virtualNetworks/subnets": ["2024-05-01", "2024-07-01"],
                           "networkSecurityGroups": ["2024-05-01", "2024-07-01"],
                           "privateEndpoints": ["2024-05-01", "2024-07-01"]},
+    "Microsoft.Monitor": {"accounts": ["2023-04-03", "2025-10-03"]},
     "Microsoft.OperationalInsights": {"workspaces": ["2023-09-01", "2025-02-01"]},
     "Microsoft.Storage": {"storageAccounts": ["2025-01-01", "2025-06-01"],
                           "storageAccounts/blobServices": ["2025-01-01", "2025-06-01"],

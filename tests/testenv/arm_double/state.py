@@ -64,6 +64,11 @@ class Store:
         if rec is not None:
             body = copy.deepcopy(rec["requested"])
             body["properties"] = merge(rec["readonly"], body.get("properties") or {})
+            identity = body.get("identity")
+            if isinstance(identity, dict) and "systemassigned" in str(identity.get("type", "")).lower():
+                # ARM adds the system-assigned identity's service principal to what was PUT.
+                body["identity"] = {**identity, "tenantId": self.tenant_id, "principalId": str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"{body['id'].lower()}#identity/principalId"))}
             return body
         dep = self.deployments.get(rid.lower())
         if dep is not None:

@@ -423,6 +423,7 @@ class Evaluator:
         self.variables_raw: dict = {}
         self.variables: dict = {}
         self.copy_index: dict = {}
+        self.property_loops: set = set()  # names in copy_index that are property loops (see _fn_copyindex)
         self.deployed: dict = {}  # resource id (lower) -> body deployed in this run (for reference())
         self.symbols: dict = {}  # symbolic name -> resource id (languageVersion 2.0)
         # What-if evaluates no runtime function where ARM does not: a nested deployment's parameters (see
@@ -472,10 +473,12 @@ class Evaluator:
             if not isinstance(count, int) or count < 0:
                 raise TemplateError(f"The copy count of property '{loop['name']}' must be a non-negative integer.")
             items = []
+            self.property_loops.add(loop["name"])
             for i in range(count):
                 self.copy_index[loop["name"]] = i
                 items.append(evaluate(loop["input"]))
             self.copy_index.pop(loop["name"], None)
+            self.property_loops.discard(loop["name"])
             out[loop["name"]] = items
         return out
 
@@ -596,7 +599,9 @@ class Evaluator:
         if not self.copy_index:
             raise TemplateError("The template function 'copyIndex' is not expected at this location.")
         if loop is None:
-            return list(self.copy_index.values())[-1] + offset
+            # As in ARM, an unnamed copyIndex() inside a property loop is the resource (or variable) loop's index.
+            outer = [i for name, i in self.copy_index.items() if name not in self.property_loops]
+            return (outer or list(self.copy_index.values()))[-1] + offset
         if loop not in self.copy_index:
             raise TemplateError(f"The template function 'copyIndex' refers to an unknown copy loop '{loop}'.")
         return self.copy_index[loop] + offset

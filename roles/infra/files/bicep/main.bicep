@@ -1,6 +1,6 @@
-// Azure side of Neo4j on AKS: network, Log Analytics, AKS, Key Vault, backup storage and the backup
-// workload identity. Deployed at resource group scope: the infra role creates the resource group first,
-// with an explicit location, so this template needs rights on that group only (no subscription-wide
+// Azure side of Neo4j on AKS: network, Log Analytics, AKS, managed Prometheus with alerts and optional Grafana,
+// Key Vault, backup storage and the backup workload identity. Deployed at resource group scope: the infra role
+// creates the resource group first, with an explicit location, so this template needs rights on that group only (no subscription-wide
 // deployment permission) and ARM what-if stays scoped to it.
 // Parameters come from the infra role's variables; roles/infra/files/environments holds, per inventory, the
 // parameters the role composes, a .bicepparam that loads them and the `bicep snapshot` of the result.
@@ -204,6 +204,56 @@ param maintenanceWindows {
 @maxValue(730)
 param logRetentionDays int = 30
 
+@description('Daily ingestion cap of Log Analytics in GB; -1: no cap.')
+@minValue(-1)
+param logDailyQuotaGb int = -1
+
+@description('AKS control-plane log categories sent to Log Analytics (diagnostic settings); empty: none.')
+param controlPlaneLogCategories string[] = [
+  'kube-audit-admin'
+  'guard'
+]
+
+@description('Managed Prometheus: an Azure Monitor workspace, the AKS metrics add-on and its data collection endpoint, rule and associations.')
+param managedPrometheusEnabled bool = true
+
+@description('Public network access of the Azure Monitor workspace, its collection endpoint and Grafana.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param monitoringPublicNetworkAccess string = 'Enabled'
+
+@description('Azure Managed Grafana on the managed Prometheus data (needs managedPrometheusEnabled).')
+param grafanaEnabled bool = false
+
+@description('Object IDs of Entra ID groups given Grafana Admin.')
+param grafanaAdminGroupObjectIds string[] = []
+
+@description('Prometheus alert rules (roles/infra/files/bicep/alerts/neo4j-alerts.yml) and their action group (needs managedPrometheusEnabled).')
+param alertsEnabled bool = true
+
+@description('Deploy the Enterprise rule group (Neo4j\'s own metrics).')
+param alertsEnterpriseRulesEnabled bool = false
+
+@description('E-mail receivers of the alert action group.')
+param alertEmailReceivers {
+  @description('Receiver name, unique in the action group.')
+  name: string
+
+  @description('E-mail address.')
+  address: string
+}[] = []
+
+@description('Webhook receivers of the alert action group.')
+param alertWebhookReceivers {
+  @description('Receiver name, unique in the action group.')
+  name: string
+
+  @description('HTTPS URL the alert is posted to.')
+  uri: string
+}[] = []
+
 @description('Key Vault name; empty: derived from the prefix and the resource group.')
 param keyVaultName string = ''
 
@@ -267,6 +317,7 @@ var clusterName = '${baseName}-aks'
 var vnetName = '${baseName}-vnet'
 var aksSubnetName = 'aks-nodes'
 var workspaceName = '${baseName}-logs'
+var monitorWorkspaceName = '${baseName}-prometheus'
 var suffix = uniqueString(resourceGroup().id)
 var effectiveKeyVaultName = empty(keyVaultName) ? '${namePrefix}kv${suffix}' : keyVaultName
 var effectiveStorageAccountName = empty(storageAccountName) ? '${namePrefix}st${suffix}' : storageAccountName
@@ -299,6 +350,7 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     workspaceName: workspaceName
     retentionInDays: logRetentionDays
+    dailyQuotaGb: logDailyQuotaGb
     tags: tags
   }
 }
@@ -339,11 +391,60 @@ module aks 'modules/aks.bicep' = {
     imageCleanerEnabled: imageCleanerEnabled
     imageCleanerIntervalHours: imageCleanerIntervalHours
     maintenanceWindows: maintenanceWindows
+    managedPrometheusEnabled: managedPrometheusEnabled
+    controlPlaneLogCategories: controlPlaneLogCategories
     tags: tags
   }
   dependsOn: [
     network
     monitoring
+  ]
+}
+
+module prometheus 'modules/prometheus.bicep' = if (managedPrometheusEnabled) {
+  name: '${deployment().name}-prometheus'
+  params: {
+    location: location
+    monitorWorkspaceName: monitorWorkspaceName
+    clusterName: clusterName
+    publicNetworkAccess: monitoringPublicNetworkAccess
+    tags: tags
+  }
+  dependsOn: [
+    aks
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = if (managedPrometheusEnabled && alertsEnabled) {
+  name: '${deployment().name}-alerts'
+  params: {
+    location: location
+    namePrefix: baseName
+    actionGroupName: '${baseName}-neo4j-alerts'
+    monitorWorkspaceName: monitorWorkspaceName
+    clusterName: clusterName
+    emailReceivers: alertEmailReceivers
+    webhookReceivers: alertWebhookReceivers
+    enterpriseRulesEnabled: alertsEnterpriseRulesEnabled
+    tags: tags
+  }
+  dependsOn: [
+    prometheus
+  ]
+}
+
+module grafana 'modules/grafana.bicep' = if (managedPrometheusEnabled && grafanaEnabled) {
+  name: '${deployment().name}-grafana'
+  params: {
+    location: location
+    grafanaName: take('${baseName}-grafana', 23)
+    monitorWorkspaceName: monitorWorkspaceName
+    adminGroupObjectIds: grafanaAdminGroupObjectIds
+    publicNetworkAccess: monitoringPublicNetworkAccess
+    tags: tags
+  }
+  dependsOn: [
+    prometheus
   ]
 }
 
@@ -430,6 +531,7 @@ output keyVaultUri string = keyVault.outputs.keyVaultUri
 #disable-next-line outputs-should-not-contain-secrets // the name of the Key Vault secret, not its value
 output neo4jPasswordSecretName string = neo4jPasswordSecretName
 output logAnalyticsWorkspaceId string = monitoring.outputs.workspaceId
+output monitorWorkspaceId string = managedPrometheusEnabled ? resourceId('Microsoft.Monitor/accounts', monitorWorkspaceName) : ''
 output tenantId string = subscription().tenantId
 output backupNamespace string = backupNamespace
 output backupServiceAccountName string = backupServiceAccountName

@@ -165,6 +165,12 @@ param maintenanceWindows {
   utcOffset: string
 }[]
 
+@description('Managed Prometheus metrics add-on (azureMonitorProfile.metrics); prometheus.bicep holds its workspace and collection rule.')
+param managedPrometheusEnabled bool
+
+@description('AKS control-plane log categories sent to the Log Analytics workspace (diagnostic settings); empty: none.')
+param controlPlaneLogCategories string[]
+
 @description('Tags applied to every resource.')
 param tags { *: string }
 
@@ -353,6 +359,16 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-10-01' = {
         ]
       }
     ]
+    azureMonitorProfile: {
+      metrics: {
+        enabled: managedPrometheusEnabled
+        // The alert rules (neo4j-alerts.yml) select Neo4j pods, volumes and backup Jobs by this label.
+        kubeStateMetrics: {
+          metricLabelsAllowlist: 'pods=[app.kubernetes.io/name],persistentvolumeclaims=[app.kubernetes.io/name],jobs=[app.kubernetes.io/name]'
+          metricAnnotationsAllowList: ''
+        }
+      }
+    }
     autoScalerProfile: {
       // Neo4j members sit on zonal disks: keep pools balanced across zones.
       'balance-similar-node-groups': 'true'
@@ -456,6 +472,22 @@ resource containerInsightsAssociation 'Microsoft.Insights/dataCollectionRuleAsso
   properties: {
     dataCollectionRuleId: containerInsightsRule.id
     description: 'Container Insights for ${clusterName}'
+  }
+}
+
+// Resource diagnostic settings exist only as 2021-05-01-preview (2016-09-01 is the subscription-level type).
+#disable-next-line use-recent-api-versions // the newest API version of resource diagnostic settings is this preview
+resource controlPlaneLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(controlPlaneLogCategories)) {
+  name: 'control-plane-logs'
+  scope: cluster
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      for category in controlPlaneLogCategories: {
+        category: category
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -1,4 +1,4 @@
-// Log Analytics workspace for Container Insights.
+// Log Analytics workspace for Container Insights and the AKS control-plane logs, with an optional daily cap.
 
 @description('Azure region of the workspace.')
 param location string
@@ -10,6 +10,10 @@ param workspaceName string
 @minValue(30)
 @maxValue(730)
 param retentionInDays int
+
+@description('Daily ingestion cap in GB; -1: no cap (ingestion above the cap is dropped until the next day).')
+@minValue(-1)
+param dailyQuotaGb int
 
 @description('Tags applied to every resource.')
 param tags { *: string }
@@ -23,6 +27,9 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: retentionInDays
+    workspaceCapping: {
+      dailyQuotaGb: dailyQuotaGb
+    }
     features: {
       // Agents authenticate with Entra ID (managed identity), never with the workspace keys.
       disableLocalAuth: true
