@@ -44,9 +44,9 @@ def fixture_namespace(env):
                 kubectl(env, "delete", "pv", pv["metadata"]["name"], "--wait=false", check=False)
 
 
-def kubectl(env, *args, check=True) -> subprocess.CompletedProcess:
+def kubectl(env, *args, check=True, timeout=120) -> subprocess.CompletedProcess:
     proc = subprocess.run([env["KUBECTL_BIN"], *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, **env}, timeout=120)
+                          env={**os.environ, **env}, timeout=timeout)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -131,9 +131,11 @@ def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace):
                            "TESTENV_REALPOD_EXTENDED=1 runs it")
 def test_pod_deletion_keeps_every_node(env, namespace):
     before = pod(env, namespace)
-    kubectl(env, "-n", namespace, "delete", "pod", f"{RELEASE}-0", "--wait=true", "--timeout=120s")
+    kubectl(env, "-n", namespace, "delete", "pod", f"{RELEASE}-0", "--wait=true", "--timeout=300s",
+            timeout=320)
     started = time.monotonic()
-    kubectl(env, "-n", namespace, "wait", "pod", f"{RELEASE}-0", "--for=condition=Ready", "--timeout=360s")
+    kubectl(env, "-n", namespace, "wait", "pod", f"{RELEASE}-0", "--for=condition=Ready", "--timeout=600s",
+            timeout=620)
     print(f"\nreal pod: recreated pod start to Ready {time.monotonic() - started:.1f}s")
     assert pod(env, namespace)["metadata"]["uid"] != before["metadata"]["uid"]
     assert count(env, namespace) == NODES
