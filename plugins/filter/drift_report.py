@@ -60,7 +60,7 @@ def _arm_entries(result):
             continue
         if kind == "Unsupported":
             notes.append("ARM what-if cannot compare %s: %s" % (change.get("resource_id"),
-                                                                 change.get("unsupported_reason", "")))
+                                                                change.get("unsupported_reason", "")))
             continue
         before, after = bodies.get((change.get("resource_id") or "").lower(), ({}, {}))
         props = [{"path": path, "live": _value(before, path), "desired": _value(after, path)}

@@ -171,7 +171,7 @@ def main(argv):
         verb = "has been added" if not old else "has been removed" if not new else "has changed"
         sys.stdout.write(f"{ns or namespace or 'default'}, {name}, {kind} {verb}:\n")
         sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
-                                                  n=context if context >= 0 else 1 << 20))
+                                                   n=context if context >= 0 else 1 << 20))
         sys.stdout.write("\n")
     return 2 if (changed and detailed) else 0
 

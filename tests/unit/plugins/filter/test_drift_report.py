@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.neo4j_azure.aks.plugins.filter.drift_report import (FilterModule, drift_report,
-                                                                              drift_report_markdown)
+                                                                             drift_report_markdown)
 
 WORKSPACE = ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log-neo4j")
 
