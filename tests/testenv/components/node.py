@@ -97,12 +97,14 @@ def _host_ip() -> str:
             raise TestEnvError(f"node: no IPv4 address on a default route for the kubelet ({err})") from err
 
 
-def _cgroup_controllers() -> list[Path]:
-    """The mounted cgroup v1 controller hierarchies (kubelet needs its cgroupRoot in each)."""
+def _cgroup_controllers(with_unified: bool = False) -> list[Path]:
+    """The mounted cgroup v1 hierarchies (kubelet needs its cgroupRoot in each); with_unified adds the hybrid
+    layout's cgroup2 mount, where runc creates the same paths (cleaned up by `down`)."""
+    types = ("cgroup", "cgroup2") if with_unified else ("cgroup",)
     mounts = []
     for line in Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines():
         fields = line.split()
-        if fields[2] == "cgroup":
+        if fields[2] in types:
             mounts.append(Path(fields[1]))
     return mounts
 
@@ -430,7 +432,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
         shutil.rmtree(base / "cni" / "ipam", ignore_errors=True)
         cgroup_root = "n4j-" + _key(ctx)
-        for controller in _cgroup_controllers():
+        for controller in _cgroup_controllers(with_unified=True):
             top = controller / cgroup_root
             if top.exists():
                 for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
