@@ -37,6 +37,9 @@ $(COLLECTION_LINK):
 	ln -sfn ../../.. $@
 
 setup: $(BIN)/.installed $(VENV)-checkov/bin/checkov $(COLLECTION_LINK)
+	@# The test environment's real node: containerd, runc, CNI plugins, debootstrap from apt (root). Without them
+	@# the node is reported unavailable and the kwok-only tests still run.
+	-bash tests/testenv/node/install-host-packages.sh
 
 binaries:
 	bash tests/testenv/build-binaries.sh
