@@ -142,7 +142,7 @@ build_kubelet() {
   local gomod m
   gomod=$(gorun go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   [ -f "$gomod" ] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
-  for m in $(sed -n 's#^\s*\(k8s.io/[^ ]*\) => ./staging/.*#\1#p' "$gomod"); do
+  sed -n 's#^\s*\(k8s.io/[^ ]*\) => ./staging/.*#\1#p' "$gomod" | while read -r m; do
     go mod edit -replace="$m=$m@v0.${K8S_VERSION#v1.}"
   done
   go mod edit -tool=k8s.io/kubernetes/cmd/kubelet

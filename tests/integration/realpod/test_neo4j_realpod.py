@@ -82,7 +82,7 @@ def bolt(env, namespace, password=PASSWORD):
 
 def count(env, namespace) -> int:
     with bolt(env, namespace) as driver:
-        records, _, _ = driver.execute_query("MATCH (n:Probe) RETURN count(n) AS n", database_="neo4j")
+        records = driver.execute_query("MATCH (n:Probe) RETURN count(n) AS n", database_="neo4j").records
         return records[0]["n"]
 
 

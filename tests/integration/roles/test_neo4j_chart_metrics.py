@@ -82,7 +82,7 @@ def test_enterprise_serves_metrics_to_the_managed_prometheus_agent_only(helm, va
 def test_enterprise_without_the_metrics_add_on_renders_no_pod_monitor(helm):
     """A cluster without managed Prometheus does not serve the PodMonitor API: the release still installs."""
     objs = objects(helm(*ENTERPRISE))
-    assert not any(kind == "PodMonitor" for kind, _ in objs)
+    assert not any(kind == "PodMonitor" for kind, _name in objs)
     assert objs[("ConfigMap", "graph-config")]["data"]["NEO4J_server_metrics_prometheus_enabled"] == "true"
 
 
@@ -106,7 +106,7 @@ def test_custom_port_interval_and_agent(helm):
 def test_no_metrics_rendered(helm, values):
     proc = helm(*values, *MANAGED_PROMETHEUS)
     objs = objects(proc)
-    assert not any(kind == "PodMonitor" for kind, _ in objs)
+    assert not any(kind == "PodMonitor" for kind, _name in objs)
     assert "metrics" not in proc.stdout.replace("the metrics port (Enterprise)", "")
     assert not metrics_rules(objs)
     assert all(port["name"] != "tcp-metrics" for port in neo4j_container(objs)["ports"])
@@ -114,7 +114,7 @@ def test_no_metrics_rendered(helm, values):
 
 def test_pod_monitor_can_be_turned_off(helm):
     objs = objects(helm(*ENTERPRISE, *MANAGED_PROMETHEUS, "--set", "metrics.podMonitor.enabled=false"))
-    assert not any(kind == "PodMonitor" for kind, _ in objs)
+    assert not any(kind == "PodMonitor" for kind, _name in objs)
     assert metrics_rules(objs)
 
 

@@ -53,8 +53,8 @@ build_rootfs() {
     openjdk-17-jre-headless tini procps >"$OUT/rootfs-apt.log" 2>&1 || die "rootfs: apt-get in the rootfs failed, see $OUT/rootfs-apt.log"
   chroot "$dir" apt-get clean
   umount "$dir/proc"; trap - RETURN
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/var/cache/debconf/*-old \
-    "$dir"/var/log/* "$dir"/dev/* "$dir"/tmp/*
+  rm -rf "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/usr/share/doc/* "${dir:?}"/usr/share/man/* \
+    "${dir:?}"/var/cache/debconf/*-old "${dir:?}"/var/log/* "${dir:?}"/dev/* "${dir:?}"/tmp/*
   tar -C "$dir" --numeric-owner --xattrs -cf "$layer.partial" .
   mv "$layer.partial" "$layer"
   rm -rf "$dir"

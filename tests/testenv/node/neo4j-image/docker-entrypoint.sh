@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the project's Neo4j test fixture image. Written for this project; it implements the part of
 # the official neo4j image's documented contract (https://neo4j.com/docs/operations-manual/5/docker/) that
 # the collection's chart relies on, so the real-pod tests exercise the same rules:
@@ -119,8 +119,8 @@ if [ -n "${NEO4J_PLUGINS:-}" ]; then
   plugins_dir="${plugins_dir:-$NEO4J_HOME/plugins}"
   check_writable "$plugins_dir"
   for plugin in $(echo "$NEO4J_PLUGINS" | tr -d '[]"' | tr ',' ' '); do
-    jar="$(ls "$NEO4J_HOME"/labs/"$plugin"-*.jar 2>/dev/null | head -1 || true)"
-    [ -n "$jar" ] || fail "NEO4J_PLUGINS: plugin '$plugin' is not baked into this image (it cannot be downloaded here); baked in: $(ls "$NEO4J_HOME/labs" | tr '\n' ' ')"
+    jar="$(find "$NEO4J_HOME/labs" -maxdepth 1 -name "$plugin-*.jar" 2>/dev/null | sort | head -1)"
+    [ -n "$jar" ] || fail "NEO4J_PLUGINS: plugin '$plugin' is not baked into this image (it cannot be downloaded here); baked in: $(find "$NEO4J_HOME/labs" -maxdepth 1 -type f -printf '%f ' 2>/dev/null)"
     cp "$jar" "$plugins_dir/"
   done
 fi
