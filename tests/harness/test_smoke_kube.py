@@ -36,8 +36,15 @@ def test_cluster_reports_kubernetes_1_36_and_aks_like_nodes(env):
     version = json.loads(kubectl(env, "version", "-o", "json").stdout)["serverVersion"]
     assert version["gitVersion"].startswith("v1.36.")
     nodes = json.loads(kubectl(env, "get", "nodes", "-o", "json").stdout)["items"]
+    # The simulated AKS nodes (kwok manages only those annotated kwok.x-k8s.io/node=fake); a real kubelet node
+    # (components/node.py) may join the Neo4j pool beside them, tainted so that simulated-path pods never land there.
+    simulated = [n for n in nodes if (n["metadata"].get("annotations") or {}).get("kwok.x-k8s.io/node") == "fake"]
+    for real in (n for n in nodes if n not in simulated):
+        assert real["metadata"]["labels"]["agentpool"] == "neo4j", real["metadata"]["name"]
+        assert any(t["key"] == "testenv.neo4j-azure-aks/real-node" and t["effect"] == "NoSchedule"
+                   for t in real["spec"].get("taints", [])), real["metadata"]["name"]
     pools = {}
-    for node in nodes:
+    for node in simulated:
         pools.setdefault(node["metadata"]["labels"]["agentpool"], []).append(node)
     assert set(pools) >= {"system", "user", "neo4j"}
     assert len(pools["neo4j"]) == 3
