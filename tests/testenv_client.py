@@ -15,6 +15,7 @@ import contextlib
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -339,6 +340,20 @@ def run_playbook(playbook, env: dict | None = None, inventory: str | None = None
     return start_playbook(playbook, env=env, inventory=inventory, extra_vars=extra_vars, check=check, diff=diff,
                           verbosity=verbosity, tags=tags, json_output=json_output,
                           extra_env=extra_env).wait(timeout)
+
+
+def write_group_vars(inventory: Path, name: str, values: dict) -> None:
+    """Overrides in a file of their own, loaded after main.yml (group_vars files load in name order): no duplicate
+    keys."""
+    (inventory / "group_vars" / "neo4j_aks" / name).write_text("---\n" + yaml.safe_dump(values))
+
+
+def local_inventory_copy(root: Path, name: str, values: dict) -> Path:
+    """inventories/local copied to root/name, with `values` in group_vars/neo4j_aks/zz_<name>.yml."""
+    inventory = root / name
+    shutil.copytree(REPO / "inventories" / "local", inventory)
+    write_group_vars(inventory, f"zz_{name}.yml", values)
+    return inventory
 
 
 def case_host(case: str) -> str:

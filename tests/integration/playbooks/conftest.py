@@ -8,22 +8,17 @@ front of the kwok apiserver (tests/kube_recorder.py): every Kubernetes request o
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from kube_recorder import KubeRecorder
 from testenv.arm_double.client import ArmDoubleClient, module_defaults
-from testenv_client import REPO, localhost_play, run_playbook
+from testenv_client import REPO, local_inventory_copy, localhost_play, run_playbook, write_group_vars
 
 HOST = "neo4j-local"
-ARM_WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
-# Read-only POSTs: what-if and the credential listing change nothing on the ARM side.
-ARM_READ_POSTS = ("/whatIf", "/listClusterUserCredential", "/listClusterAdminCredential")
 
 
 @dataclass
@@ -41,33 +36,24 @@ class ProdLike:
 
     def arm_requests(self, since: int) -> list:
         """The ARM requests since `since` that name this inventory's resource group (others share the double)."""
-        marker = f"/resourcegroups/{self.resource_group.lower()}"
-        return [r for r in self.arm.requests(since) if marker in r["path"].lower()]
+        return self.arm.group_requests(self.resource_group, since)
 
     def arm_writes(self, since: int) -> list:
-        return [r for r in self.arm_requests(since) if r["method"] in ARM_WRITE_METHODS
-                or (r["method"] == "POST" and not r["path"].split("?")[0].endswith(ARM_READ_POSTS))]
+        return self.arm.group_writes(self.resource_group, since)
 
     def deployment(self) -> dict:
         name = f"/resourceGroups/{self.resource_group}/"
         return next(d for d in self.arm.state()["deployments"] if name in d["id"] and d["name"] == "neo4j-infra")
 
 
-def write_vars(inventory: Path, name: str, values: dict) -> None:
-    # A file of its own, loaded after main.yml (group_vars files load in name order): no duplicate keys.
-    (inventory / "group_vars" / "neo4j_aks" / name).write_text("---\n" + yaml.safe_dump(values))
-
-
 @pytest.fixture(scope="module")
 def prodlike(testenv_for, tmp_path_factory):
     env = testenv_for("kube", "arm", "neo4j", "azurite")
     root = tmp_path_factory.mktemp("prodlike")
-    inventory = root / "prodlike"
-    shutil.copytree(REPO / "inventories" / "local", inventory)
     rg = f"rg-guard-{uuid.uuid4().hex[:8]}"
     kubeconfig = root / "aks.kubeconfig"
-    write_vars(inventory, "zz_prodlike.yml", {"neo4j_aks_is_production": True, "infra_resource_group": rg,
-                                              "infra_kubeconfig_path": str(kubeconfig)})
+    inventory = local_inventory_copy(root, "prodlike", {"neo4j_aks_is_production": True, "infra_resource_group": rg,
+                                                        "infra_kubeconfig_path": str(kubeconfig)})
     arm = ArmDoubleClient(env)
     kube = KubeRecorder(env["KUBECONFIG"], kubeconfig)
     with kube:
@@ -80,7 +66,7 @@ def prodlike(testenv_for, tmp_path_factory):
             assert again.changed(HOST) == 0, again.changed_tasks(HOST)
             # infra.yml wrote the cluster's kubeconfig; put the recording proxy's in its place.
             kube.write_kubeconfig()
-            write_vars(inventory, "zz_prodlike_drift.yml", {"infra_log_retention_days": 45})
+            write_group_vars(inventory, "zz_prodlike_drift.yml", {"infra_log_retention_days": 45})
             drifted = site.run("infra.yml", check=True)
             assert drifted.rc == 0, drifted
             assert drifted.task("Deploy the resource group and the infrastructure template", HOST)["changed"], \

@@ -6,20 +6,16 @@ run is counted: no write reaches ARM or Kubernetes."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
 from kube_recorder import KubeRecorder
 from testenv.arm_double.client import ArmDoubleClient, module_defaults
-from testenv_client import REPO, kubectl, localhost_play, run_playbook
+from testenv_client import REPO, kubectl, local_inventory_copy, localhost_play, run_playbook
 
 HOST = "neo4j-local"
-ARM_WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
-ARM_READ_POSTS = ("/whatIf", "/listClusterUserCredential", "/listClusterAdminCredential")
 WORKSPACE_TYPE = "Microsoft.OperationalInsights/workspaces"
 
 
@@ -36,10 +32,7 @@ class Site:
         """One counted drift run: (result, JSON report, Markdown report, ARM writes, Kubernetes writes)."""
         seq, seen = self.arm.last_seq(), len(self.kube.log)
         result = self.run("drift.yml", check=True, diff=True)
-        marker = f"/resourcegroups/{self.rg.lower()}"
-        arm_writes = [r for r in self.arm.requests(seq) if marker in r["path"].lower() and (
-            r["method"] in ARM_WRITE_METHODS
-            or (r["method"] == "POST" and not r["path"].split("?")[0].endswith(ARM_READ_POSTS)))]
+        arm_writes = self.arm.group_writes(self.rg, seq)
         # kubernetes.core.k8s in check mode asks the apiserver for a server-side dry run (?dryRun=All): the
         # apiserver validates and persists nothing. Every other write counts.
         kube_writes = [entry for entry in self.kube.log[seen:] if entry[0] in {"POST", "PUT", "PATCH", "DELETE"}
@@ -56,14 +49,12 @@ class Site:
 def site(testenv_for, tmp_path_factory):
     env = testenv_for("kube", "arm", "neo4j", "azurite")
     root = tmp_path_factory.mktemp("drift")
-    inventory = root / "local"
-    shutil.copytree(REPO / "inventories" / "local", inventory)
     suffix = uuid.uuid4().hex[:8]
     rg, namespace, reports = f"rg-drift-{suffix}", f"drift-{suffix}", root / "reports"
     kubeconfig = root / "aks.kubeconfig"
-    (inventory / "group_vars" / "neo4j_aks" / "zz_drift.yml").write_text("---\n" + yaml.safe_dump({
+    inventory = local_inventory_copy(root, "local", {
         "infra_resource_group": rg, "infra_kubeconfig_path": str(kubeconfig), "neo4j_namespace": namespace,
-        "validate_namespace": namespace, "backup_namespace": namespace, "drift_report_dir": str(reports)}))
+        "validate_namespace": namespace, "backup_namespace": namespace, "drift_report_dir": str(reports)})
     arm = ArmDoubleClient(env)
     kube = KubeRecorder(env["KUBECONFIG"], kubeconfig)
     with kube:

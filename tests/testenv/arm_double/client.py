@@ -7,6 +7,10 @@ import json
 import ssl
 import urllib.request
 
+ARM_WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
+# Read-only POSTs: what-if and the credential listing change nothing on the ARM side.
+ARM_READ_POSTS = ("/whatIf", "/listClusterUserCredential", "/listClusterAdminCredential")
+
 
 def module_defaults(env: dict) -> dict:
     """Auth options for `module_defaults: group/neo4j_azure.aks.azure` (the real ClientSecretCredential path)."""
@@ -42,6 +46,16 @@ class ArmDoubleClient:
 
     def requests(self, since: int = 0) -> list:
         return self.call("GET", "/_testenv/requests?since=%d" % since)["requests"]
+
+    def group_requests(self, resource_group: str, since: int = 0) -> list:
+        """The requests since `since` that name one resource group (other tests share the double)."""
+        marker = f"/resourcegroups/{resource_group.lower()}"
+        return [r for r in self.requests(since) if marker in r["path"].lower()]
+
+    def group_writes(self, resource_group: str, since: int = 0) -> list:
+        """The requests since `since` that could change something in one resource group (read-only POSTs aside)."""
+        return [r for r in self.group_requests(resource_group, since) if r["method"] in ARM_WRITE_METHODS
+                or (r["method"] == "POST" and not r["path"].split("?")[0].endswith(ARM_READ_POSTS))]
 
     def last_seq(self) -> int:
         return self.call("GET", "/_testenv/counters")["last"]
