@@ -6,6 +6,10 @@
 
 Auth: a connection string, or an account URL with the collection's azure-identity credential
 (module_utils/azure.py). SDK errors become AzureOpError in one place (azure.to_op_error).
+
+Pruning deletes through the Blob service's batch API: up to BATCH_LIMIT deletes in one request, each still
+conditional on the ETag the listing saw. An account that refuses batches (HTTP error on the batch request itself)
+is served one delete per request.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,7 +42,7 @@ from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_retention i
 BLOB_IMPORT_ERROR = None
 try:
     from azure.core import MatchConditions
-    from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceModifiedError, ResourceNotFoundError
     from azure.storage.blob import ContainerClient
 except ImportError:  # pragma: no cover - reported by BackupStore.from_params
     BLOB_IMPORT_ERROR = traceback.format_exc()
@@ -46,11 +50,19 @@ except ImportError:  # pragma: no cover - reported by BackupStore.from_params
     class AzureError(Exception):
         """Stand-in so the except clauses below stay valid without the SDK."""
 
+    class HttpResponseError(AzureError):
+        """Stand-in (SDK missing)."""
+
     class ResourceModifiedError(AzureError):
         """Stand-in (SDK missing)."""
 
     class ResourceNotFoundError(AzureError):
         """Stand-in (SDK missing)."""
+
+# The Blob service takes at most 256 subrequests in one batch request.
+BATCH_LIMIT = 256
+CHANGED_SINCE_LISTED = "changed since it was listed (an upload finishing?); left for the next run"
+ALREADY_GONE = "already gone"
 
 
 def storage_argument_spec():
@@ -129,18 +141,77 @@ class BackupStore:
                 backups.append((backup, blob.etag))
         return backups, ignored
 
-    def delete(self, name, etag):
-        """Delete a blob (and its snapshots) unless it changed since listed; returns why not, or None."""
+    def delete_all(self, blobs):
+        """Delete the listed (name, etag) pairs, each only if unchanged since listed, BATCH_LIMIT per Blob Batch
+        request. Returns (deleted names, {name: why left}, warnings); raises AzureOpError naming each blob the service
+        refused to delete for another reason, with the deleted names in its details."""
+        deleted, left, refused, warnings = [], {}, [], []
+        use_batch = True
+        for start in range(0, len(blobs), BATCH_LIMIT):
+            chunk = blobs[start:start + BATCH_LIMIT]
+            outcomes = self._delete_batch(chunk, warnings) if use_batch else None
+            if outcomes is None:  # the account refused batch requests: one delete a blob from here on
+                use_batch = False
+                outcomes = [self._delete_one(name, etag) for name, etag in chunk]
+            for (name, _etag), (outcome, why) in zip(chunk, outcomes):
+                if outcome == "deleted":
+                    deleted.append(name)
+                elif outcome == "left":
+                    left[name] = why
+                else:
+                    refused.append("%s (%s)" % (name, why))
+        if refused:
+            raise AzureOpError("the Blob service refused to delete %d backup(s) of container %s: %s (%d deleted)"
+                               % (len(refused), self.container.container_name, "; ".join(refused), len(deleted)),
+                               code="DeleteRefused", deleted=deleted)
+        return deleted, left, warnings
+
+    def _delete_batch(self, chunk, warnings):
+        """One Blob Batch request; per blob (outcome, why). None when the service refused the batch request itself
+        (an account without Blob Batch support, for example): the caller then deletes one blob per request."""
+        try:
+            parts = list(self.container.delete_blobs(
+                *[dict(name=name, etag=etag, match_condition=MatchConditions.IfNotModified,
+                       delete_snapshots="include") for name, etag in chunk],
+                raise_on_any_failure=False))
+        except HttpResponseError as err:
+            warnings.append("the Blob service refused a batch delete request (HTTP %s %s): deleting one blob per "
+                            "request instead" % (err.status_code, getattr(err, "error_code", None) or err.reason))
+            return None
+        except AzureError as err:
+            raise to_op_error(err, "deleting %d blobs of container %s" % (len(chunk), self.container.container_name))
+        if len(parts) != len(chunk):
+            warnings.append("the Blob service answered %d of %d deletes of a batch request: deleting one blob per "
+                            "request instead" % (len(parts), len(chunk)))
+            return None
+        return [_part_outcome(part) for part in parts]
+
+    def _delete_one(self, name, etag):
+        """Delete one blob (and its snapshots) unless it changed since listed: (outcome, why)."""
         try:
             self.container.delete_blob(name, delete_snapshots="include", etag=etag,
                                        match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError:
-            return "changed since it was listed (an upload finishing?); left for the next run"
+            return "left", CHANGED_SINCE_LISTED
         except ResourceNotFoundError:
-            return "already gone"
+            return "left", ALREADY_GONE
+        except HttpResponseError as err:
+            return "refused", "HTTP %s %s" % (err.status_code, getattr(err, "error_code", None) or err.reason)
         except AzureError as err:
             raise to_op_error(err, "deleting blob %s" % name)
-        return None
+        return "deleted", None
+
+
+def _part_outcome(part):
+    """(outcome, why) of one delete subrequest of a batch, as _delete_one decides for a single delete."""
+    if 200 <= part.status_code < 300:
+        return "deleted", None
+    code = part.headers.get("x-ms-error-code") or part.reason
+    if part.status_code == 404:
+        return "left", ALREADY_GONE
+    if part.status_code == 412 and code in ("ConditionNotMet", None, ""):
+        return "left", CHANGED_SINCE_LISTED
+    return "refused", "HTTP %s %s" % (part.status_code, code)
 
 
 def _policy(params):
@@ -181,16 +252,11 @@ def prune(store, params, check_mode, now):
     backups = [backup for backup, _etag in found]
     decision = decide(backups, _policy(params), now)
     etags = {backup.name: etag for backup, etag in found}
-    deleted, warnings = [], []
-    for backup in decision.deleted:
-        if check_mode:
-            deleted.append(backup.name)
-            continue
-        why_not = store.delete(backup.name, etags[backup.name])
-        if why_not:
-            warnings.append("%s not deleted: %s" % (backup.name, why_not))
-        else:
-            deleted.append(backup.name)
+    if check_mode:
+        deleted, warnings = [b.name for b in decision.deleted], []
+    else:
+        deleted, left, warnings = store.delete_all([(b.name, etags[b.name]) for b in decision.deleted])
+        warnings += ["%s not deleted: %s" % (name, why) for name, why in left.items()]
     result.update(
         changed=bool(deleted),
         kept=[b.name for b in decision.kept],

@@ -26,6 +26,12 @@ description:
     older than O(incomplete_grace_hours) (from the later of the name's timestamp and the blob's last write)."
   - M(neo4j_azure.aks.backup_info) lists the backups without deleting anything.
   - Each blob is deleted only if it has not changed since it was listed (ETag condition).
+  - "Deletes go to the Blob service in batch requests (Blob Batch), up to 256 blobs per request, so pruning N backups
+    costs about N / 256 delete requests. An account that refuses a batch request gets one delete request per blob
+    from then on, with a warning."
+  - A blob the service refuses to delete for another reason than a changed ETag or its absence (a lease, missing
+    permission) fails the task after every other delete was tried; the failure names each such blob and returns
+    RV(deleted).
 author:
   - neo4j_azure.aks contributors (@neo4j-azure)
 extends_documentation_fragment:
@@ -87,7 +93,7 @@ kept:
   elements: str
 deleted:
   description: Names of the backups deleted (in check mode, that would be deleted).
-  returned: always
+  returned: always, also when a delete was refused
   type: list
   elements: str
 pending:

@@ -1,5 +1,6 @@
 """backup_blob: listing and pruning backups through a fake ContainerClient (no network): what is listed and
-ignored, the latest complete backup, deletes guarded by the listed ETag, check mode deleting nothing."""
+ignored, the latest complete backup, deletes guarded by the listed ETag and sent 256 per batch request (one per
+blob when the account refuses batches), check mode deleting nothing."""
 
 from __future__ import annotations
 
@@ -28,12 +29,16 @@ def dump(env, db, stamp, **kw):
 class FakeContainer:
     container_name = "backups"
 
-    def __init__(self, blobs, missing=False, modified=()):
+    def __init__(self, blobs, missing=False, modified=(), leased=(), refuse_batches=False):
         self.blobs = {b.name: b for b in blobs}
         self.missing = missing
         self.modified = set(modified)  # names whose ETag no longer matches
+        self.leased = set(leased)  # names a lease holds
+        self.refuse_batches = refuse_batches  # an account without Blob Batch support
         self.listed_with = None
         self.deleted = []
+        self.batches = []  # subrequests per batch request
+        self.single_deletes = 0
 
     def list_blobs(self, name_starts_with=None, include=None):
         self.listed_with = (name_starts_with, include)
@@ -43,13 +48,44 @@ class FakeContainer:
 
     def delete_blob(self, name, delete_snapshots=None, etag=None, match_condition=None):
         assert delete_snapshots == "include" and match_condition is not None
-        if name in self.modified:
+        self.single_deletes += 1
+        status, code = self._delete(name, etag)
+        if code == "ConditionNotMet":  # the SDK's mapping: other 412 codes (a lease) stay HttpResponseError
             raise bb.ResourceModifiedError("ConditionNotMet")
-        if name not in self.blobs:
+        if status == 404:
             raise bb.ResourceNotFoundError("BlobNotFound")
+        if status >= 400:
+            error = bb.HttpResponseError("refused")
+            error.status_code, error.error_code = status, code
+            raise error
+
+    def delete_blobs(self, *blobs, raise_on_any_failure=True):
+        assert raise_on_any_failure is False
+        assert len(blobs) <= bb.BATCH_LIMIT, "more subrequests than a batch request takes"
+        if self.refuse_batches:
+            error = bb.HttpResponseError("batch refused")
+            error.status_code, error.error_code = 400, "InvalidInput"
+            raise error
+        self.batches.append(len(blobs))
+        parts = []
+        for spec in blobs:
+            assert spec["delete_snapshots"] == "include" and spec["match_condition"] is not None
+            status, code = self._delete(spec["name"], spec["etag"])
+            parts.append(SimpleNamespace(status_code=status, reason="", headers={"x-ms-error-code": code} if code
+                                         else {}))
+        return iter(parts)
+
+    def _delete(self, name, etag):
+        if name in self.leased:
+            return 412, "LeaseIdMissing"
+        if name in self.modified:
+            return 412, "ConditionNotMet"
+        if name not in self.blobs:
+            return 404, "BlobNotFound"
         assert etag == self.blobs[name].etag
         del self.blobs[name]
         self.deleted.append(name)
+        return 202, None
 
 
 def params(**kw):
@@ -123,6 +159,41 @@ def test_a_blob_changed_since_listed_is_left_with_a_warning():
     assert result["changed"] is False and result["deleted"] == []
     assert warnings == ["%s not deleted: changed since it was listed (an upload finishing?); left for the next "
                         "run" % old]
+
+
+def many_old_backups(count):
+    return [dump("prod", "neo4j", "2026%02d%02dT%02d%02d00Z" % (1 + i // (28 * 24 * 60) % 12, 1 + i // (24 * 60) % 28,
+                                                             i // 60 % 24, i % 60)) for i in range(count)]
+
+
+def test_deletes_go_256_per_batch_request():
+    container = FakeContainer(many_old_backups(601))
+    result, warnings = bb.prune(bb.BackupStore(container, "neo4j-backups"), params(environment="prod"),
+                                check_mode=False, now=NOW)
+    assert warnings == [] and len(result["deleted"]) == 600 and len(result["kept"]) == 1
+    assert container.batches == [256, 256, 88] and container.single_deletes == 0
+    assert sorted(container.deleted) == sorted(result["deleted"])
+
+
+def test_an_account_refusing_batches_gets_one_delete_per_blob():
+    container = FakeContainer(many_old_backups(300), refuse_batches=True)
+    result, warnings = bb.prune(bb.BackupStore(container, "neo4j-backups"), params(environment="prod"),
+                                check_mode=False, now=NOW)
+    assert len(result["deleted"]) == 299 and container.single_deletes == 299 and container.batches == []
+    assert warnings == ["the Blob service refused a batch delete request (HTTP 400 InvalidInput): deleting one blob "
+                        "per request instead"]
+
+
+@pytest.mark.parametrize("refuse_batches", [False, True])
+def test_a_refused_delete_fails_after_the_others_naming_it(refuse_batches):
+    backups = many_old_backups(5)
+    leased = backups[1].name
+    container = FakeContainer(backups, leased=[leased], refuse_batches=refuse_batches)
+    with pytest.raises(AzureOpError) as err:
+        bb.prune(bb.BackupStore(container, "neo4j-backups"), params(environment="prod"), check_mode=False, now=NOW)
+    assert "%s (HTTP 412 LeaseIdMissing)" % leased in str(err.value) and err.value.code == "DeleteRefused"
+    assert sorted(err.value.details["deleted"]) == sorted(b.name for b in backups[:4] if b.name != leased)
+    assert sorted(container.deleted) == sorted(err.value.details["deleted"])
 
 
 @pytest.mark.parametrize("option", ["keep_last", "keep_daily", "keep_weekly", "incomplete_grace_hours"])
