@@ -3,7 +3,7 @@
 Crafted blob sets whose right answer is worked out by hand: check mode deletes nothing and announces exactly
 what apply deletes; incomplete backups never count as kept; the newest complete backup survives a zero policy;
 a second run is changed=false; state=list picks the latest complete backup (before a time); the connection
-string never shows, even at -vvv.
+string never shows, even at -vvv; deletes go 256 per Blob Batch request (counted through a recording proxy).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_blob import BackupStore
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.backup_retention import backup_name
+from blob_recorder import BlobRecorder
 from testenv_client import localhost_play, run_playbook
 
 PREFIX = "neo4j-backups"
@@ -112,6 +114,50 @@ def test_keeps_and_deletes_exactly_the_right_blobs(env, container):
     assert third.rc == 0, third
     assert sorted(third.task("Prune")["deleted"]) == expected_pending
     assert sorted(third.task("Prune")["kept"]) == expected_kept
+
+
+def test_deletes_go_in_batches_of_256(env, container):
+    """600 backups past every window: 599 go in 3 batch requests (256 + 256 + 87) instead of 599 deletes; check
+    mode sends no delete at all; the second run lists once and deletes nothing."""
+    now = stable_now()
+    names = [put(container, now - timedelta(days=60, minutes=i)) for i in range(600)]
+    options = dict(environment="dev", keep_last=1, keep_daily=0, keep_weekly=0)
+    with BlobRecorder(env["AZURE_STORAGE_CONNECTION_STRING"]) as blob:
+        recorded = {**env, **blob.env}
+        check = prune(recorded, container.container_name, check=True, **options)
+        assert check.rc == 0, check
+        assert len(check.task("Prune")["deleted"]) == 599
+        assert blob.counts() == {"total": 1, "list": 1, "batch": 0, "delete": 0}
+        assert len(blob_names(container)) == 600, "check mode deleted something"
+
+        mark = blob.mark()
+        first = prune(recorded, container.container_name, **options)
+        assert first.rc == 0, first
+        assert first.task("Prune")["changed"] is True and len(first.task("Prune")["deleted"]) == 599
+        assert blob.counts(mark) == {"total": 4, "list": 1, "batch": 3, "delete": 0}
+        assert blob_names(container) == [names[0]]
+
+        mark = blob.mark()
+        second = prune(recorded, container.container_name, **options)
+        assert second.rc == 0, second
+        assert second.task("Prune")["changed"] is False and second.task("Prune")["deleted"] == []
+        assert blob.counts(mark) == {"total": 1, "list": 1, "batch": 0, "delete": 0}
+
+
+def test_a_blob_rewritten_after_listing_is_left(env, container):
+    """The batch subrequests carry the listed ETag: a blob rewritten in between stays, with a warning."""
+    from azure.storage.blob import ContainerClient
+
+    now = stable_now()
+    keep = put(container, now - timedelta(days=60))
+    old = put(container, now - timedelta(days=61))
+    store_container = ContainerClient.from_connection_string(env["AZURE_STORAGE_CONNECTION_STRING"],
+                                                             container.container_name)
+    listed = {b.name: b.etag for b in store_container.list_blobs(include=["metadata"])}
+    container.upload_blob(old, b"rewritten", overwrite=True, metadata={"backup_complete": "true"})
+    deleted, left, warnings = BackupStore(store_container, PREFIX).delete_all([(old, listed[old])])
+    assert deleted == [] and warnings == [] and "changed since it was listed" in left[old]
+    assert blob_names(container) == sorted([keep, old])
 
 
 def test_incomplete_never_kept_and_newest_complete_never_deleted(env, container):
