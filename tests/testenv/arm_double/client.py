@@ -28,6 +28,14 @@ def module_defaults(env: dict) -> dict:
     }
 
 
+def azure_credential_env(env: dict) -> dict:
+    """The service principal in the variables an AWX Azure credential injects into a job (README, AWX): what
+    kubelogin's spn login reads when a Kubernetes task of a run on inventories/local runs."""
+    return {"AZURE_CLIENT_ID": env["TESTENV_AZURE_CLIENT_ID"],
+            "AZURE_CLIENT_SECRET": env["TESTENV_AZURE_CLIENT_SECRET"],
+            "AZURE_TENANT_ID": env["TESTENV_AZURE_TENANT_ID"]}
+
+
 class ArmDoubleClient:
     def __init__(self, env: dict):
         self.endpoint = env["TESTENV_ARM_ENDPOINT"]

@@ -5,8 +5,12 @@ Access tokens are RS256 JWTs signed with the key in the config's signing_key (pu
 claims AKS relies on: iss (per tenant), aud (the resource of the requested scope: the AKS server application
 for kubelogin, ARM for the SDKs), oid, groups, tid, azp and a short exp. Clients: the config's service
 principal (secret or federated token; member of the admin group) and any registered through the control API
-(POST /_testenv/entra/clients), which also mints tokens directly (POST /_testenv/entra/tokens: another issuer,
-an expired one) and turns on AKS's exec kubeconfigs per resource group (POST /_testenv/entra/exec-kubeconfig).
+(POST /_testenv/entra/clients: a secret, a federated token, or a certificate whose key signs a client assertion
+as Entra's certificate credentials do; an optional aks_token {audience, issuer, lifetime_s} makes the token
+endpoint hand that client tokens for the AKS server application that the API server must refuse: another audience,
+another issuer, an expired one), which also mints tokens directly (POST
+/_testenv/entra/tokens: another issuer, an expired one) and turns on AKS's exec kubeconfigs per resource group
+(POST /_testenv/entra/exec-kubeconfig; the config's exec_kubeconfig_resource_groups are on from the start).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 DEFAULT_LIFETIME_S = 3599
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the audience of the tokens kubelogin asks for
 
 
 def _b64url(data: bytes) -> str:
@@ -65,7 +70,8 @@ def state(double) -> dict:
                     "object_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "sp:" + cfg["client_id"])),
                     "groups": [cfg["admin_group_id"]] if cfg.get("admin_group_id") else [],
                     "token_lifetime_s": DEFAULT_LIFETIME_S}},
-                "exec_kubeconfig_resource_groups": set(),
+                "exec_kubeconfig_resource_groups": {g.lower() for g in cfg.get("exec_kubeconfig_resource_groups")
+                                                    or []},
             }
         return double.entra
 
@@ -93,6 +99,59 @@ def _audience(scope: str) -> str:
     """The resource of a v2 scope (`<resource>/.default`), as Entra puts it in aud."""
     first = (scope or "").split()[0] if scope else ""
     return first[:-len("/.default")] if first.endswith("/.default") else first
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def certificate_assertion_error(h, client: dict, assertion: str) -> str | None:
+    """Why a certificate credential's client assertion is refused (None when accepted), as Entra checks it: a JWT
+    signed (RS256 or PS256) by the key of the client's registered certificate, named by its thumbprint (x5t: SHA-1,
+    x5t#S256: SHA-256), with iss = sub = the client id, aud = the token endpoint, and a current exp/nbf."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    cert = x509.load_pem_x509_certificate(client["certificate"].encode())
+    try:
+        header_b64, claims_b64, signature_b64 = assertion.split(".")
+        header = json.loads(_b64url_decode(header_b64))
+        claims = json.loads(_b64url_decode(claims_b64))
+        signature = _b64url_decode(signature_b64)
+    except ValueError:
+        return "AADSTS50027: JWT token is invalid or malformed."
+    # The certificate is named by its SHA-1 thumbprint (x5t) or its SHA-256 one (x5t#S256), base64 (MSAL Go) or
+    # base64url (RFC 7515) encoded.
+    thumbprints = {"x5t": cert.fingerprint(hashes.SHA1()), "x5t#S256": cert.fingerprint(hashes.SHA256())}
+
+    def named(value) -> bytes:
+        text = str(value or "").replace("+", "-").replace("/", "_").rstrip("=")
+        try:
+            return _b64url_decode(text)
+        except ValueError:
+            return b""
+    if not any(named(header.get(k)) == v for k, v in thumbprints.items()):
+        return (f"AADSTS700027: The certificate with identifier used to sign the client assertion is not "
+                f"registered on application {client['client_id']}.")
+    schemes = {"RS256": padding.PKCS1v15(),
+               "PS256": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)}
+    if header.get("alg") not in schemes:
+        return f"AADSTS5002727: Invalid JWT header type {header.get('alg')!r}."
+    try:
+        cert.public_key().verify(signature, f"{header_b64}.{claims_b64}".encode(), schemes[header["alg"]],
+                                 hashes.SHA256())
+    except InvalidSignature:
+        return "AADSTS700027: Client assertion contains an invalid signature."
+    if claims.get("iss") != client["client_id"] or claims.get("sub") != client["client_id"]:
+        return "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter."
+    endpoint = f"{h.base}/{h.double.tenant_id}/oauth2/v2.0/token"
+    if str(claims.get("aud", "")).rstrip("/") != endpoint:
+        return f"AADSTS700016: The audience {claims.get('aud')!r} of the client assertion is not {endpoint}."
+    now = time.time()
+    if not float(claims.get("nbf", 0)) - 300 <= now < float(claims.get("exp", 0)) + 300:
+        return "AADSTS700024: Client assertion is not within its valid time range."
+    return None
 
 
 def handle(h, path, raw):
@@ -129,6 +188,9 @@ def handle(h, path, raw):
         if "client_secret" in form:
             ok = bool(client.get("secret")) and secrets.compare_digest(form["client_secret"], client["secret"])
             reason = "AADSTS7000215: Invalid client secret provided."
+        elif "client_assertion" in form and client.get("certificate"):
+            reason = certificate_assertion_error(h, client, form["client_assertion"])
+            ok = reason is None
         elif "client_assertion" in form:
             ok = bool(client.get("federated_token")) and secrets.compare_digest(form["client_assertion"],
                                                                                 client["federated_token"])
@@ -138,7 +200,11 @@ def handle(h, path, raw):
         if not ok:
             return h.reply(401, {"error": "invalid_client", "error_description": reason})
         audience = _audience(form.get("scope", ""))
-        token, lifetime = mint(h, client, audience)
+        bad = (client.get("aks_token") or {}) if audience == AKS_SERVER_APP_ID else {}
+        token, lifetime = mint(h, client, bad.get("audience") or audience, bad.get("lifetime_s"), bad.get("issuer"))
+        # An expired token still comes with a usable expires_in (as from an issuer whose clock is ahead): the
+        # client uses it, and the API server is the one that refuses it.
+        lifetime = lifetime if lifetime > 0 else 60
         with h.double.lock:  # tokens issued per audience: a run's cost in token requests
             key = f"Entra_tokens_issued:{audience}"
             h.double.counters[key] = h.double.counters.get(key, 0) + 1
@@ -155,12 +221,15 @@ def control(h, path, body):
     entra = state(h.double)
     if path == "/_testenv/entra/clients" and h.command == "POST":
         client = {"client_id": body.get("client_id") or str(uuid.uuid4()), "secret": body.get("secret"),
-                  "federated_token": body.get("federated_token"), "groups": list(body.get("groups") or []),
-                  "token_lifetime_s": int(body.get("token_lifetime_s") or DEFAULT_LIFETIME_S)}
+                  "federated_token": body.get("federated_token"), "certificate": body.get("certificate"),
+                  "groups": list(body.get("groups") or []),
+                  "token_lifetime_s": int(body.get("token_lifetime_s") or DEFAULT_LIFETIME_S),
+                  "aks_token": body.get("aks_token")}
         client["object_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "sp:" + client["client_id"]))
         with h.double.lock:
             entra["clients"][client["client_id"]] = client
-        return h.reply(201, {k: v for k, v in client.items() if k not in ("secret", "federated_token")})
+        return h.reply(201, {k: v for k, v in client.items()
+                             if k not in ("secret", "federated_token", "certificate")})
     if path == "/_testenv/entra/tokens" and h.command == "POST":
         client = entra["clients"].get(body.get("client_id") or h.double.cfg["client_id"])
         if client is None:

@@ -3,8 +3,9 @@
 The admin list answers the kwok cluster's client-certificate kubeconfig (the tests' own set-up). The user list of
 an Entra ID cluster (aadProfile) in a resource group switched on through POST /_testenv/entra/exec-kubeconfig
 answers what AKS answers: the cluster's server and CA, and a user running `kubelogin get-token` in device-code
-mode for the AKS server application; no client certificate. (Other resource groups still get the certificate
-kubeconfig, until the roles' tests log in through kubelogin too.)"""
+mode for the AKS server application; no client certificate. The shared double switches on the resource group of
+inventories/local from its start (components/arm.py LOCAL_RESOURCE_GROUP); other resource groups get the
+certificate kubeconfig unless a test switches them on."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from . import entra
 from .errors import ArmError
 from .routing import MC
 
-AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_SERVER_APP_ID = entra.AKS_SERVER_APP_ID
 AZURE_CLI_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"  # the client AKS's user kubeconfig names
 KUBELOGIN_HINT = ("\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
                   "To learn more, please go to https://aka.ms/aks/kubelogin\n")
