@@ -2,8 +2,8 @@
 # Copyright: (c) 2025, neo4j_azure.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Fetch an AKS cluster's kubeconfig, apply the Entra ID login (kubelogin) to it, and write it atomically
-(mode 0600), changed only when the content differs."""
+"""Fetch an AKS cluster's kubeconfig, apply the Entra ID login (kubelogin) to it, optionally prove the login reaches
+the cluster, and write it atomically (mode 0600), changed only when the content differs."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +14,7 @@ import os
 import tempfile
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureOpError, azure_op
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig_access import check_access
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig_login import apply_login
 
 try:
@@ -73,6 +74,7 @@ class KubeconfigFetcher:
         self.clients = clients
         self.params = params
         self.check_mode = check_mode
+        self.kubeconfig = None
 
     @azure_op("get managed cluster", missing_ok=True)
     def get_cluster(self):
@@ -105,9 +107,17 @@ class KubeconfigFetcher:
         if not isinstance(data, dict):
             raise AzureOpError("the cluster returned a kubeconfig that is not a mapping", code="BadKubeconfig")
         converted, login = apply_login(data, self.params)
+        self.kubeconfig = converted
         if login is None or converted is data:
             return content, login
         return yaml.safe_dump(converted, sort_keys=False, default_flow_style=False).encode(), login
+
+    def access(self, login):
+        """check_access: the identity that logged in (object id), or None when not asked or not applicable
+        (client certificates, device code)."""
+        if not self.params.get("check_access") or login in (None, "devicecode"):
+            return None
+        return check_access(self.kubeconfig, self.params.get("admin_group_object_ids") or [])
 
     def ensure(self):
         cluster = self.get_cluster()
@@ -121,6 +131,7 @@ class KubeconfigFetcher:
                                "(Entra ID login) instead" % self.params["cluster_name"],
                                code="BadRequest", option="credential_type")
         content, login = self.with_login(self.credentials())
+        access = self.access(login)  # before writing: a login that does not get in changes nothing
         path = self.params["path"]
         before = read_file(path)
         changed = before != content or file_mode(path) != 0o600
@@ -128,6 +139,8 @@ class KubeconfigFetcher:
             write_atomically(path, content)
         result = {"changed": changed, "path": path, "context": current_context(content),
                   "credential_type": self.params["credential_type"], "login": login}
+        if access is not None:
+            result["access"] = access
         if changed:
             # Paths and fingerprints only: the file's content is a credential.
             result["diff"] = {"before_header": path, "after_header": path,

@@ -73,6 +73,25 @@ options:
     default: auto
     choices: [auto, spn, workloadidentity, msi, azurecli, devicecode]
     version_added: 0.2.0
+  check_access:
+    description:
+      - Before writing, run the kubeconfig's C(kubelogin) user once (as C(kubectl) would, with this task's
+        environment) and send one read to the API server with its token (list namespaces, limit 1).
+      - A refused login fails the task and says why. C(401 Unauthorized) - the token's audience, issuer, tenant or
+        expiry (read from its claims here; the token is never returned or logged). C(403 Forbidden) - the
+        identity is not a member of O(admin_group_object_ids).
+      - Nothing is checked for kubeconfigs without kubelogin (client certificates) or with O(login=devicecode).
+    type: bool
+    default: false
+    version_added: 0.2.0
+  admin_group_object_ids:
+    description:
+      - The Entra ID groups the cluster binds to cluster-admin (C(aadProfile.adminGroupObjectIDs)); named in the
+        message of O(check_access) when the identity gets C(403 Forbidden).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 requirements:
   - azure-mgmt-containerservice
   - PyYAML
@@ -93,6 +112,8 @@ EXAMPLES = r"""
     cluster_name: aks-neo4j-prod
     path: "{{ playbook_dir }}/.kube/aks-neo4j-prod.yaml"
     login: spn
+    check_access: true
+    admin_group_object_ids: ["0f3c2b1a-9d8e-4f7a-8b6c-5d4e3f2a1b0c"]
 
 - name: Use it
   kubernetes.core.k8s_info:
@@ -123,6 +144,19 @@ login:
   type: str
   sample: spn
   version_added: 0.2.0
+access:
+  description: With O(check_access), the identity the API server let in.
+  returned: when O(check_access) checked a kubelogin login
+  type: dict
+  contains:
+    object_id:
+      description: The object id (C(oid)) of the identity.
+      type: str
+    status_code:
+      description: The API server's answer to the read.
+      type: int
+  sample: {"object_id": "2b6f0cc1-1c3a-5a5e-9f0e-1c2d3e4f5a6b", "status_code": 200}
+  version_added: 0.2.0
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -142,6 +176,8 @@ def argument_spec():
         path=dict(type="path", required=True),
         credential_type=dict(type="str", default="user", choices=["user", "admin"]),
         login=dict(type="str", default="auto", choices=LOGIN_MODES),
+        check_access=dict(type="bool", default=False),
+        admin_group_object_ids=dict(type="list", elements="str", default=[]),
     )
     return spec
 

@@ -216,3 +216,105 @@ def test_an_expired_token_is_renewed(env, arm, run_env, side_identities):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_check_access_says_why_a_login_is_refused(env, arm, cluster, run_env, side_identities, tmp_path):
+    """check_access: the real kubelogin gets tokens the double makes wrong on purpose (for the AKS server
+    application only: ARM still accepts these clients), the API server refuses them (401), and the task says
+    which claim is wrong; an identity outside the admin group gets 403 and the task names the group."""
+    rg, name = cluster
+    admin = env["TESTENV_AKS_ADMIN_GROUP_ID"]
+    cases = {
+        "another audience": ({"audience": "https://management.azure.com"},
+                             ["401 Unauthorized", "audience is https://management.azure.com", AKS_SERVER_APP_ID]),
+        "another issuer": ({"issuer": f"https://sts.windows.net/{env['TESTENV_AZURE_TENANT_ID']}/"},
+                           ["401 Unauthorized", "issuer is https://sts.windows.net/", env["TESTENV_AKS_ISSUER"]]),
+        "expired": ({"lifetime_s": -120}, ["401 Unauthorized", "token expired", "clock"]),
+    }
+    identities = {}
+    for case, (aks_token, _) in cases.items():
+        identity = {"client_id": str(uuid.uuid4()), "secret": "bad-" + uuid.uuid4().hex, "groups": [admin],
+                    "aks_token": aks_token}
+        arm.call("POST", "/_testenv/entra/clients", identity)
+        identities[case] = identity
+    outsider = side_identities["outsider"]
+    identities["outside the admin group"] = outsider
+
+    def checked(case, identity):
+        return {**fetch(rg, name, tmp_path / f"{case}.kubeconfig", case.replace(" ", "_"),
+                        client_id=identity["client_id"], secret=identity["secret"], check_access=True,
+                        admin_group_object_ids=[admin]),
+                "name": f"check {case}", "ignore_errors": True,
+                # the secret kubelogin reads, as the job's credential injects it
+                "environment": {"AZURE_CLIENT_ID": identity["client_id"], "AZURE_CLIENT_SECRET": identity["secret"]}}
+    tasks = [checked(case, identity) for case, identity in identities.items()]
+    tasks.append({**fetch(rg, name, tmp_path / "admin.kubeconfig", "admin", check_access=True,
+                          admin_group_object_ids=[admin]), "name": "check the admin"})
+    res = run_playbook(play(env, *tasks), env=env, extra_env=run_env)
+    for case, (_, words) in cases.items():
+        failed = res.task(f"check {case}")
+        assert failed.get("failed") and failed["status_code"] == 401 and failed["option"] == "login", (case, failed)
+        for word in words:
+            assert word in failed["msg"], (case, word, failed["msg"])
+        assert "eyJ" not in failed["msg"]
+        assert not (tmp_path / f"{case}.kubeconfig").exists()  # a login that does not get in writes nothing
+    forbidden = res.task("check outside the admin group")
+    assert forbidden.get("failed") and forbidden["status_code"] == 403, forbidden
+    assert admin in forbidden["msg"] and outsider["object_id"] in forbidden["msg"]
+    assert "not a member of the admin group" in forbidden["msg"] and forbidden["option"] == "admin_group_object_ids"
+    good = res.task("check the admin")
+    assert not good.get("failed") and good["access"]["status_code"] == 200, good
+    assert "eyJ" not in res.stdout
+
+
+def write_certificate(path: Path) -> str:
+    """A self-signed RSA certificate and its key in one PEM file (PKCS#8, as kubelogin and azure-identity read it);
+    returns the certificate's PEM (what is registered on the application)."""
+    import datetime  # pylint: disable=import-outside-toplevel
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "neo4j-aks-test-spn")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    path.write_text(cert_pem + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()).decode())
+    os.chmod(path, 0o600)
+    return cert_pem
+
+
+def test_certificate_spn_login_reaches_the_cluster(env, arm, cluster, run_env, tmp_path):
+    """A service principal with a certificate: azure-identity (ARM) and kubelogin (the cluster) both sign client
+    assertions with its key, the double checks them against the registered certificate, the API server validates
+    the token; nothing of the key is in the kubeconfig, only the certificate file's path."""
+    rg, name = cluster
+    cert_file = tmp_path / "spn.pem"
+    client_id = str(uuid.uuid4())
+    arm.call("POST", "/_testenv/entra/clients", {"client_id": client_id, "certificate": write_certificate(cert_file),
+                                                 "groups": [env["TESTENV_AKS_ADMIN_GROUP_ID"]]})
+    auth = {k: v for k, v in module_defaults(env).items() if k != "secret"}
+    auth.update(client_id=client_id, certificate_path=str(cert_file))
+    kubeconfig = tmp_path / "cert.kubeconfig"
+    task = {**fetch(rg, name, kubeconfig, "cert", check_access=True,
+                    admin_group_object_ids=[env["TESTENV_AKS_ADMIN_GROUP_ID"]])}
+    # No secret in this job's environment: kubelogin would prefer AZURE_CLIENT_SECRET to the certificate.
+    job_env = {k: v for k, v in run_env.items() if k not in ("AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE")}
+    job_env["AZURE_CLIENT_ID"] = client_id
+    plays = localhost_play([task], module_defaults={"group/neo4j_azure.aks.azure": auth})
+    before = aks_tokens(arm)
+    first = run_playbook(plays, env=env, extra_env=job_env)
+    assert first.rc == 0, first
+    assert first.task("fetch cert")["login"] == "spn" and first.task("fetch cert")["access"]["status_code"] == 200
+    assert aks_tokens(arm) > before
+    second = run_playbook(plays, env=env, extra_env=job_env)
+    assert second.rc == 0 and second.changed_tasks() == [], second
+    args = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"]
+    assert args[args.index("--client-certificate") + 1] == str(cert_file)
+    assert "PRIVATE KEY" not in kubeconfig.read_text()
+    out = kubectl(env, kubeconfig, "get", "namespaces", "-o", "name", extra_env=job_env)
+    assert out.returncode == 0 and "namespace/default" in out.stdout, out.stderr

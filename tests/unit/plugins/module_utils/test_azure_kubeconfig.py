@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils import azure_kubeconfig as kc
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure import AzureOpError
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig_access import AccessError
 
 KUBECONFIG = b"apiVersion: v1\nkind: Config\ncurrent-context: aks-it\ncontexts: []\n"
 
@@ -107,3 +108,41 @@ def test_no_kubeconfig_in_the_answer(tmp_path):
 def test_current_context_of_garbage_is_none():
     assert kc.current_context(b"{not yaml: [") is None
     assert kc.current_context(b"- a list") is None
+
+
+EXEC_KUBECONFIG = b"""apiVersion: v1
+kind: Config
+current-context: aks1
+clusters: [{name: aks1, cluster: {server: "https://aks1.example:443"}}]
+contexts: [{name: aks1, context: {cluster: aks1, user: u}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin,
+  args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630,
+         --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, t1, --login, devicecode]}}}]
+"""
+
+
+def test_check_access_runs_on_the_converted_login_before_writing(tmp_path, monkeypatch):
+    seen = []
+
+    def refuse(kubeconfig, groups):
+        seen.append((kubeconfig["users"][0]["user"]["exec"]["args"][:3], groups))
+        raise AccessError("refused", status_code=403, option="admin_group_object_ids")
+    monkeypatch.setattr(kc, "check_access", refuse)
+    fetch, clusters = fetcher(tmp_path, auth_source="service_principal", client_id="c1", tenant="t1",
+                              check_access=True, admin_group_object_ids=["g1"])
+    clusters.content = EXEC_KUBECONFIG
+    with pytest.raises(AccessError):
+        fetch.ensure()
+    assert seen == [(["get-token", "--login", "spn"], ["g1"])]
+    assert not (tmp_path / "kube" / "config").exists()  # a login that does not get in writes nothing
+
+    monkeypatch.setattr(kc, "check_access", lambda kubeconfig, groups: {"object_id": "o1", "status_code": 200})
+    result = fetch.ensure()
+    assert result["changed"] and result["login"] == "spn" and result["access"] == {"object_id": "o1",
+                                                                                   "status_code": 200}
+
+
+def test_check_access_skips_certificate_kubeconfigs(tmp_path, monkeypatch):
+    monkeypatch.setattr(kc, "check_access", lambda *args: pytest.fail("no kubelogin user to check"))
+    result = fetcher(tmp_path, check_access=True)[0].ensure()
+    assert result["login"] is None and "access" not in result
