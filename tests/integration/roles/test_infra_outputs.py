@@ -3,13 +3,18 @@
 Proves: it reads the deployment with GETs only (never a what-if or a write); check mode writes no kubeconfig;
 the kubeconfig is fetched only when the file is missing (a second run sends no credential request and reports
 changed=false); the facts infra_outputs, infra_kubeconfig and infra_deployment are set; a missing deployment
-fails naming it and playbooks/infra.yml, or yields empty outputs with infra_outputs_required=false.
+fails naming it and playbooks/infra.yml, or yields empty outputs with infra_outputs_required=false; every
+infra output a role default reads is one main.bicep has, and the Neo4j and backup workloads get their own
+identities.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import stat
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +22,8 @@ from testenv.arm_double.client import ArmDoubleClient, module_defaults
 from testenv_client import FILES, localhost_play, run_playbook
 
 WRITES = ("PUT", "PATCH", "DELETE")
+REPO = Path(__file__).resolve().parents[3]
+ROLES = REPO / "roles"
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +112,28 @@ def test_missing_deployment_fails_unless_not_required(env, tmp_path):
     assert tolerated.task("Show the facts")["msg"]["outputs"] == {}
     assert tolerated.changed() == 0
     assert not kubeconfig.exists()
+
+
+def test_role_defaults_read_outputs_main_bicep_has():
+    """The wiring (docs/DEVELOPING.md): each infra_outputs.<name> in a role's defaults or argument specs, or in a
+    playbook, is an output of the compiled template, so none silently falls back to its default('')."""
+    outputs = set(json.loads((ROLES / "infra" / "files" / "bicep" / "main.json").read_text())["outputs"])
+    read = {}
+    wired = sorted(ROLES.glob("*/defaults/main.yml")) + sorted(ROLES.glob("*/meta/argument_specs.yml"))
+    for path in wired + sorted((REPO / "playbooks").glob("*.yml")):
+        for name in re.findall(r"infra_outputs\.(\w+)", path.read_text()):
+            read.setdefault(name, set()).add(str(path.relative_to(REPO)))
+    assert read, "no role default reads infra_outputs"
+    missing = {name: sorted(paths) for name, paths in read.items() if name not in outputs}
+    assert not missing, f"role defaults read outputs main.bicep does not have: {missing}"
+
+
+def test_neo4j_and_backup_get_their_own_identity():
+    """The Neo4j pods' workload identity (the only one allowed to read the password secret) is not the backup job's."""
+    def default(role, var):
+        (value,) = re.findall(rf"^{var}: (.+)$", (ROLES / role / "defaults" / "main.yml").read_text(), re.M)
+        return value
+    assert "infra_outputs.neo4jIdentityClientId" in default("neo4j", "neo4j_workload_identity_client_id")
+    for role, var in (("backup", "backup_workload_identity_client_id"),
+                      ("restore", "restore_workload_identity_client_id")):
+        assert "infra_outputs.backupIdentityClientId" in default(role, var)

@@ -6,7 +6,9 @@ its reason on the line; no module of main.bicep takes a runtime value (reference
 what-if evaluates every module; the committed main.json is a fresh compile; the per-environment parameters and
 .bicepparam files are what the infra role composes now for inventories/dev, staging and prod, and the committed
 snapshots validate (and a changed parameter makes validation fail); each production option renders its
-resources when on and none when off; Checkov finds zero failed checks, each skip with its reason.
+resources when on and none when off; only the Neo4j identity may read a secret (Key Vault Secrets User on the
+password secret, when the pods mount it), federated with the Neo4j ServiceAccount the parameters name;
+Checkov finds zero failed checks, each skip with its reason.
 """
 
 from __future__ import annotations
@@ -292,6 +294,80 @@ def test_user_defined_routing_and_image_cleaner_off_render(bicep, tmp_path):
     props = cluster(resources)
     assert props["networkProfile"]["outboundType"] == "userDefinedRouting"
     assert props["securityProfile"]["imageCleaner"]["enabled"] is False
+
+
+# Built-in roles that read secret values of a vault in RBAC mode (data action .../secrets/getSecret/action), or
+# that let their holder grant itself such a role.
+SECRET_READING_ROLES = {
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+    "a4417e6f-fecd-4de8-b567-7b0420556985": "Key Vault Certificates Officer",
+    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba": "Key Vault Certificate User",
+    "8b54135c-b56d-4d72-a534-26097cfdc8d8": "Key Vault Data Access Administrator",
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+}
+
+
+def role_of(assignment: dict) -> str:
+    return assignment["properties"]["roleDefinitionId"].rsplit("/", 1)[-1]
+
+
+def assignments_of(resources: list, identity: str) -> list:
+    """Role assignments whose principal is the named user-assigned identity (bicep snapshot leaves principalId a
+    reference() to it)."""
+    return [r for r in of_type(resources, "Microsoft.Authorization/roleAssignments")
+            if f"/userAssignedIdentities/{identity}'" in r["properties"]["principalId"]]
+
+
+def secret_readers(resources: list) -> list:
+    return [r for r in of_type(resources, "Microsoft.Authorization/roleAssignments")
+            if role_of(r) in SECRET_READING_ROLES]
+
+
+def assert_only_neo4j_reads_the_password(resources: list, base: str, secret: str, namespace: str, account: str):
+    (vault,) = of_type(resources, "Microsoft.KeyVault/vaults")
+    (reader,) = secret_readers(resources)
+    assert SECRET_READING_ROLES[role_of(reader)] == "Key Vault Secrets User"
+    # Scoped to the secret itself (an extension resource of vaults/<vault>/secrets/<secret>), not to the vault.
+    assert reader["id"].startswith(f"{vault['id']}/secrets/{secret}/providers/Microsoft.Authorization/"), reader["id"]
+    assert reader in assignments_of(resources, f"{base}-neo4j"), reader["properties"]["principalId"]
+    (federation,) = [f for f in of_type(resources, "Microsoft.ManagedIdentity/userAssignedIdentities/"
+                                                   "federatedIdentityCredentials")
+                     if f["name"].startswith(f"{base}-neo4j/")]
+    assert federation["properties"]["subject"] == f"system:serviceaccount:{namespace}:{account}"
+    assert federation["properties"]["audiences"] == ["api://AzureADTokenExchange"]
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_only_the_neo4j_identity_may_read_the_password(name):
+    """Least privilege, per inventory: no identity of the template has a secret-reading role, except the Neo4j
+    identity when the pods mount the password (neo4j_keyvault_csi, prod): Key Vault Secrets User on the password
+    secret alone. The backup identity writes blobs and nothing else; the secrets provider add-on and the kubelet
+    read nothing (the CSI driver mounts with the pod's workload identity)."""
+    params = json.loads((ENV_DIR / f"{name}.parameters.json").read_text())
+    resources = json.loads((ENV_DIR / f"{name}.snapshot.json").read_text())["predictedResources"]
+    base = f"{params['namePrefix']}-{params['environment']}"
+    assert params["neo4jPasswordReaderEnabled"] is (name == "prod"), "prod mounts the password, dev/staging do not"
+    if params["neo4jPasswordReaderEnabled"]:
+        assert_only_neo4j_reads_the_password(resources, base, params["neo4jPasswordSecretName"],
+                                             params["neo4jNamespace"], params["neo4jServiceAccountName"])
+    else:
+        assert not secret_readers(resources), [r["id"] for r in secret_readers(resources)]
+    (backup,) = assignments_of(resources, f"{base}-backup")
+    assert role_of(backup) == "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Storage Blob Data Contributor
+    (account,) = of_type(resources, "Microsoft.Storage/storageAccounts")
+    assert backup["id"].startswith(f"{account['id']}/providers/Microsoft.Authorization/"), backup["id"]
+    assert "azureKeyvaultSecretsProvider" not in json.dumps(of_type(resources, "Microsoft.Authorization/roleAssignments"))
+
+
+def test_the_neo4j_identity_follows_the_release_parameters(bicep, tmp_path):
+    """Another namespace, ServiceAccount and secret name move the federation and the role assignment's scope."""
+    resources = predicted(bicep, tmp_path, "dev", neo4jPasswordReaderEnabled=True, neo4jNamespace="graph",
+                          neo4jServiceAccountName="graph-db", neo4jPasswordSecretName="graph-db-password")
+    assert_only_neo4j_reads_the_password(resources, "neo4j-dev", "graph-db-password", "graph", "graph-db")
 
 
 def test_checkov_finds_no_failed_check(tmp_path):

@@ -1,6 +1,7 @@
 // Azure side of Neo4j on AKS: network, Log Analytics, AKS, managed Prometheus with alerts and optional Grafana,
-// Key Vault, backup storage and the backup workload identity. Deployed at resource group scope: the infra role
-// creates the resource group first, with an explicit location, so this template needs rights on that group only (no subscription-wide
+// Key Vault, backup storage and the workload identities of the backup job and of Neo4j (the only identity that
+// may read the Neo4j password). Deployed at resource group scope: the infra role creates the resource group
+// first, with an explicit location, so this template needs rights on that group only (no subscription-wide
 // deployment permission) and ARM what-if stays scoped to it.
 // Parameters come from the infra role's variables; roles/infra/files/environments holds, per inventory, the
 // parameters the role composes, a .bicepparam that loads them and the `bicep snapshot` of the result.
@@ -312,6 +313,15 @@ param backupNamespace string = 'neo4j'
 @description('Name of the backup ServiceAccount.')
 param backupServiceAccountName string = 'neo4j-backup'
 
+@description('Namespace of the Neo4j release (its ServiceAccount is federated with the Neo4j identity).')
+param neo4jNamespace string = 'neo4j'
+
+@description('Name of the Neo4j ServiceAccount: the chart\'s full name, the release name by default.')
+param neo4jServiceAccountName string = 'neo4j'
+
+@description('The Neo4j pods mount the password from Key Vault (the neo4j role\'s neo4j_keyvault_csi): the Neo4j identity gets Key Vault Secrets User on the password secret, and no identity reads it otherwise.')
+param neo4jPasswordReaderEnabled bool = false
+
 var baseName = '${namePrefix}-${environment}'
 var clusterName = '${baseName}-aks'
 var vnetName = '${baseName}-vnet'
@@ -507,8 +517,13 @@ module identity 'modules/identity.bicep' = {
     identityName: '${baseName}-backup'
     backupNamespace: backupNamespace
     backupServiceAccountName: backupServiceAccountName
+    neo4jIdentityName: '${baseName}-neo4j'
+    neo4jNamespace: neo4jNamespace
+    neo4jServiceAccountName: neo4jServiceAccountName
     storageAccountName: effectiveStorageAccountName
     keyVaultName: effectiveKeyVaultName
+    neo4jPasswordSecretName: neo4jPasswordSecretName
+    neo4jPasswordReaderEnabled: neo4jPasswordReaderEnabled
     clusterName: clusterName
     tags: tags
   }
@@ -526,6 +541,7 @@ output storageAccountName string = storage.outputs.storageAccountName
 output blobEndpoint string = storage.outputs.blobEndpoint
 output backupContainer string = storage.outputs.backupContainer
 output backupIdentityClientId string = identity.outputs.backupIdentityClientId
+output neo4jIdentityClientId string = identity.outputs.neo4jIdentityClientId
 output keyVaultName string = keyVault.outputs.keyVaultName
 output keyVaultUri string = keyVault.outputs.keyVaultUri
 #disable-next-line outputs-should-not-contain-secrets // the name of the Key Vault secret, not its value

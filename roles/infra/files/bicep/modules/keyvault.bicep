@@ -1,6 +1,7 @@
 // Key Vault for the Neo4j password: RBAC authorization (no access policies), soft delete with purge
 // protection, and a firewall that admits only the AKS subnet (service endpoint) and the listed CIDRs.
-// The secret itself is written by the neo4j role; the template only fixes its name.
+// The Neo4j password secret is written by the neo4j role (generated when missing) and rotated by
+// playbooks/rotate_password.yml; the template fixes its name and who reads it (identity.bicep).
 
 @description('Azure region of the vault.')
 param location string
