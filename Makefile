@@ -53,8 +53,11 @@ testenv-down:
 testenv-status:
 	$(TESTENV) status
 
+# The service principal as an AWX Azure credential injects it: kubelogin (the cluster's Entra ID login) reads it.
 local: testenv-up
-	set -a; . .testenv/env.sh; set +a; $(BIN)/ansible-playbook playbooks/site.yml -i inventories/local
+	set -a; . .testenv/env.sh; set +a; AZURE_CLIENT_ID=$$TESTENV_AZURE_CLIENT_ID \
+	  AZURE_CLIENT_SECRET=$$TESTENV_AZURE_CLIENT_SECRET AZURE_TENANT_ID=$$TESTENV_AZURE_TENANT_ID \
+	  $(BIN)/ansible-playbook playbooks/site.yml -i inventories/local
 
 # ansible-test needs the collection under ansible_collections/<ns>/<name>: sanity runs on a copy.
 # The copy is a git repository of its own: ansible-test lists files through git, and the outer checkout

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testenv.arm_double.client import azure_credential_env
 from testenv_client import REPO, ansible_env, run_playbook
 
 SITE = REPO / "playbooks" / "site.yml"
@@ -20,7 +21,9 @@ LOCAL = REPO / "inventories" / "local"
 
 @pytest.fixture(scope="module")
 def env(testenv_for):
-    return testenv_for()
+    env = testenv_for()
+    # The cluster's kubeconfig logs in through kubelogin (spn): the job's Azure credential, as AWX injects it.
+    return {**env, **azure_credential_env(env)}
 
 
 def kubectl_json(env, *args):

@@ -27,6 +27,11 @@ CLIENT_ID = "5c9e2f1a-7b3d-4c8e-9f0a-1b2c3d4e5f60"
 # kube component binds this group to cluster-admin, as AKS does for aadProfile.adminGroupObjectIDs.
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 ADMIN_GROUP_ID = "0f3c2b1a-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
+# The resource group inventories/local deploys (infra_resource_group's default for environment local): its
+# Entra ID cluster's listClusterUserCredential answers AKS's kubelogin exec kubeconfig from the shared double's
+# start, so site.yml, backup.yml and restore.yml on inventories/local log in through kubelogin. Other groups opt in
+# through POST /_testenv/entra/exec-kubeconfig.
+LOCAL_RESOURCE_GROUP = "neo4j-local-rg"
 
 
 def write_certificates(workdir: Path, ca_common_name: str = "ARM test double CA") -> tuple:
@@ -130,6 +135,8 @@ def launch(workdir: Path, kubeconfig: str = "", identity: dict | None = None) ->
         "kubeconfig": kubeconfig,
         "signing_key": str(signing_key),
         "admin_group_id": ADMIN_GROUP_ID,
+        # Only the shared double's issuer is trusted by the kube API server: private doubles answer certificates.
+        "exec_kubeconfig_resource_groups": [LOCAL_RESOURCE_GROUP] if identity else [],
         "retry_after": 1,
     }
     config_file = workdir / "config.json"
