@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import ModuleError
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.kube_portforward import (
+    PodPortForward, port_forward_spec)
 
 try:
     import neo4j
@@ -55,6 +57,7 @@ def connection_argument_spec():
         "tls_client_cert": {"type": "path"},
         "tls_client_key": {"type": "path"},
         "connection_timeout": {"type": "float", "default": 10.0},
+        "port_forward": port_forward_spec(),
     }
 
 
@@ -69,6 +72,35 @@ class Neo4jOpError(ModuleError):
     @property
     def details(self):
         return {"changed": False, "error_kind": self.kind, "neo4j_code": self.code}
+
+
+def through_port_forward(params, work):
+    """work(params), or with option port_forward, work(params) with the URI pointing at a port-forward to the pod.
+
+    The tunnel lives as long as work() runs; a failure message names the pod or Service instead of the local
+    end of the tunnel, plus the tunnel's own last error (no such pod, stream refused), and the result says
+    which pod was reached.
+    """
+    forward = params.get("port_forward")
+    if not forward:
+        return work(params)
+    scheme = params["uri"].split("://", 1)[0].lower()
+    if scheme not in ("bolt", "bolt+s", "bolt+ssc"):
+        raise Neo4jOpError(CONFIGURATION, f"uri {params['uri']!r}: port_forward needs a bolt:// URI (neo4j:// routing "
+                                          "would leave the tunnel for the servers' own addresses); use "
+                                          "bolt://localhost:7687")
+    with PodPortForward(forward) as tunnel:
+        local = f"{scheme}://127.0.0.1:{tunnel.local_port}"
+        try:
+            result = work(dict(params, uri=local))
+        except ModuleError as err:
+            reason = f" (port-forward: {tunnel.last_error})" if tunnel.last_error else ""
+            where = f"{params['uri']} through a port-forward to {tunnel.what}"
+            err.message = err.message.replace(local, where) + reason
+            err.args = (err.message,)
+            raise
+        pod, port = tunnel.target
+        return dict(result, port_forward={"pod": pod, "port": port, "connections": tunnel.connections})
 
 
 def require_driver(module):

@@ -105,6 +105,16 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ health.server.version }} {{ health.server.edition }}, median {{ health.latency_ms.median }} ms"
 
+- name: Check a Neo4j reachable only inside the cluster, through a port-forward the task opens and closes
+  neo4j_azure.aks.neo4j_health:
+    uri: bolt://localhost:7687
+    password: "{{ neo4j_password }}"
+    port_forward:
+      namespace: neo4j
+      service: neo4j
+      kubeconfig: "{{ infra_kubeconfig }}"
+    wait: true
+
 - name: Check a cluster over TLS with a private CA
   neo4j_azure.aks.neo4j_health:
     uri: neo4j+s://neo4j.example.internal:7687
@@ -225,6 +235,21 @@ elapsed_s:
   returned: always
   type: float
   sample: 0.35
+port_forward:
+  description: The tunnel used, when O(port_forward) is set.
+  returned: when O(port_forward) is set
+  type: dict
+  contains:
+    pod:
+      description: Pod the last connection went to.
+      type: str
+    port:
+      description: Port of the pod.
+      type: int
+    connections:
+      description: Streams opened (one per driver connection).
+      type: int
+  sample: {pod: neo4j-0, port: 7687, connections: 2}
 error_kind:
   description:
     - Kind of failure, on failure only - V(unhealthy), V(unreachable), V(auth), V(tls), V(database_unavailable),
@@ -236,17 +261,21 @@ error_kind:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j import (
-    connection_argument_spec, require_driver)
+    connection_argument_spec, require_driver, through_port_forward)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j_health import (
     HealthCheck, health_argument_spec)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
+
+
+def check(params):
+    return dict(HealthCheck(params).run(), changed=False)
 
 
 def main():
     module = AnsibleModule(argument_spec={**connection_argument_spec(), **health_argument_spec()},
                            supports_check_mode=True)
     require_driver(module)
-    run_module(module, lambda: dict(HealthCheck(module.params).run(), changed=False))
+    run_module(module, lambda: through_port_forward(module.params, check))
 
 
 if __name__ == "__main__":

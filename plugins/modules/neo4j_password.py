@@ -87,6 +87,11 @@ method:
   returned: success
   type: str
   sample: current_user
+port_forward:
+  description: The tunnel used, when O(port_forward) is set.
+  returned: when O(port_forward) is set
+  type: dict
+  sample: {pod: neo4j-0, port: 7687, connections: 2}
 error_kind:
   description: Kind of failure (V(auth), V(unreachable), V(tls), V(forbidden), V(configuration), ...).
   returned: failure
@@ -101,7 +106,7 @@ neo4j_code:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j import (
-    connection_argument_spec, require_driver)
+    connection_argument_spec, require_driver, through_port_forward)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.neo4j_password import (
     PasswordManager, password_argument_spec)
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import run_module
@@ -111,7 +116,8 @@ def main():
     module = AnsibleModule(argument_spec={**connection_argument_spec(), **password_argument_spec()},
                            supports_check_mode=True)
     require_driver(module)
-    run_module(module, lambda: PasswordManager(module.params).ensure(module.check_mode))
+    run_module(module, lambda: through_port_forward(
+        module.params, lambda params: PasswordManager(params).ensure(module.check_mode)))
 
 
 if __name__ == "__main__":
