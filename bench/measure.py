@@ -120,7 +120,16 @@ def machine() -> dict:
                                             "import importlib.metadata as m; print(m.version('azure-mgmt-resource'))"]),
         "azcollection": _azcollection_version(),
         "neo4j": os.environ.get("NEO4J_VERSION", "n/a"),
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list:
+    """1, 5 and 15 minute load averages (other jobs share the machine: the figures depend on it)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def _azcollection_version() -> str:

@@ -55,7 +55,15 @@ def document(results: dict, meta: dict, sections: list) -> str:
               f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, {m['os']}, shared with other "
               "jobs while measuring",
               f"- Python {m['python']}, {' '.join(m['ansible_core'])}, azure.azcollection {m['azcollection']} "
-              f"(azure-mgmt-resource {m['azure_mgmt_resource']}), helm {m['helm']}, Neo4j {m['neo4j']}", ""]
+              f"(azure-mgmt-resource {m['azure_mgmt_resource']}), helm {m['helm']}, Neo4j {m['neo4j']}"]
+    if m.get("load_average"):
+        lines.append(f"- load average (1, 5, 15 min) at the start {', '.join(str(x) for x in m['load_average'])}"
+                     + (f", at the end {', '.join(str(x) for x in meta['load_average_end'])}"
+                        if meta.get("load_average_end") else "")
+                     + ("; 1-min load at the end of each section: " + "; ".join(f"{k} {v[0]}" for k, v in
+                                                                  meta["section_load"].items())
+                        if meta.get("section_load") else ""))
+    lines.append("")
     for section in sections:
         if any(key in results for key in section.result_keys):
             lines += section.markdown(results, meta)

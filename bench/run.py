@@ -8,7 +8,9 @@ environment (see bench/README.md).
 Sections (bench/sections/): azure (bicep_deployment / infra role vs azure_rm_deployment on a private ARM double),
 kube (neo4j role vs a plain kubernetes.core.helm task, through a counting kubectl proxy and helm shim), health
 (neo4j_health detection delay on a private Neo4j, and the cost of one check), site (playbooks/site.yml on
-inventories/local, first run and no-op, share of each role). Each figure is the median of --runs runs, with
+inventories/local, first run and no-op, share of each role), growth (the neo4j role and site.yml over 1/3/5/7
+Enterprise servers, neo4j_health over 1/10/50 databases), retention (backup_retention over 100/1,000/10,000 backups
+in Azurite), and targets (issue 16's targets judged from the others). Each figure is the median of --runs runs, with
 min and max. Writes <out>/<date>.md, <out>/<date>.png and <out>/<date>.json (raw, git-ignored).
 """
 
@@ -23,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import BENCH, Bench, log, machine
+from measure import BENCH, Bench, load_average, log, machine
 from report import chart, document
 from sections import QUICK, SECTIONS
 from testenv_client import bring_up
@@ -51,6 +53,7 @@ def measure_sections(names: list, bench: Bench, meta: dict) -> dict:
             log(f"section {name} failed: {err}")
             meta.setdefault("errors", {})[name] = str(err)[:2000]
         meta.setdefault("section_seconds", {})[name] = round(time.perf_counter() - started, 1)
+        meta.setdefault("section_load", {})[name] = load_average()
     return results
 
 
@@ -84,6 +87,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmpdir:
         results = measure_sections(names, Bench(env, args.runs, Path(tmpdir), args.quick), meta)
     meta["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    meta["load_average_end"] = load_average()
     text = write_report(results, meta, out / date)
     (out / f"{date}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     print(text)

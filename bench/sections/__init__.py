@@ -1,7 +1,8 @@
-"""The bench's sections, in report order. A new case (issue 16's scaling over servers, backups or databases) is
-one module with a `SECTION = Section(...)` added to this list."""
+"""The bench's sections, in report order. A new case is one module with a `SECTION = Section(...)` added to this
+list. `targets` measures nothing: it judges issue 16's targets from what the others measured in the same run."""
 
-from sections import azure, health, kube, site
+from sections import azure, growth, health, kube, retention, site, targets
 
-SECTIONS = {section.name: section for section in (azure.SECTION, kube.SECTION, health.SECTION, site.SECTION)}
+SECTIONS = {section.name: section for section in (targets.SECTION, azure.SECTION, kube.SECTION, health.SECTION,
+                                                  site.SECTION, growth.SECTION, retention.SECTION)}
 QUICK = ("azure", "health")

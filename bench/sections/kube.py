@@ -121,9 +121,10 @@ def remove_release(env: dict, namespace: str) -> None:
 def _variant_run(variant: str, ns: str, proxy: KubeProxy, shim: HelmShim, values_file: Path) -> tuple:
     """(playbook, the task whose time counts for the plain helm variant, extra vars) of one variant."""
     if variant == "neo4j role":
+        # local_real_node false: the simulated kwok nodes (no container starts), as the plain helm variant
         return PLAYBOOKS / "kube_role.yml", None, {
             "neo4j_namespace": ns, "neo4j_kubeconfig": str(proxy.kubeconfig), "neo4j_helm_binary": str(shim.path),
-            "bench_values_file": str(values_file)}
+            "bench_values_file": str(values_file), "local_real_node": False}
     return PLAYBOOKS / "kube_helm.yml", "Install or upgrade the release", {
         "bench_namespace": ns, "bench_release": RELEASE, "bench_kubeconfig": str(proxy.kubeconfig),
         "bench_helm_binary": str(shim.path), "bench_values_file": str(values_file),

@@ -1,0 +1,121 @@
+"""Issue 16's targets, each with its figure from this run's sections and met / missed. Measures nothing itself:
+it reads what the other sections measured in the same run (a target whose sections did not run says so)."""
+
+from __future__ import annotations
+
+from measure import Section
+from report import table
+
+NOT_RUN = "not measured in this run"
+
+
+def _median(results: dict, *path):
+    node = results
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node.get("median") if isinstance(node, dict) else node
+
+
+def zero_writes(results: dict) -> tuple:
+    arm = _median(results, "site", "no-op", "stats", "arm_writes")
+    kube = _median(results, "site", "no-op", "stats", "api_writes")
+    if arm is not None and kube is not None:
+        return f"site.yml no-op: {arm:g} ARM writes, {kube:g} Kubernetes writes", arm == 0 and kube == 0
+    arm = _median(results, "azure", "infra role / no-op", "writes")
+    kube = _median(results, "kube", "neo4j role / no-op", "api_writes")
+    if arm is None or kube is None:
+        return NOT_RUN, None
+    return f"infra role no-op {arm:g} ARM writes, neo4j role no-op {kube:g} Kubernetes writes", arm == 0 and kube == 0
+
+
+def role_vs_helm(results: dict) -> tuple:
+    role = _median(results, "kube", "neo4j role / no-op", "task_s")
+    helm = _median(results, "kube", "kubernetes.core.helm / no-op", "task_s")
+    requests = _median(results, "kube", "neo4j role / no-op", "api_total")
+    if role is None or helm is None:
+        return NOT_RUN, None
+    ratio = role / helm
+    return (f"neo4j role no-op {role:.2f} s / plain kubernetes.core.helm no-op {helm:.2f} s = {ratio:.2f}x "
+            f"(target <= 1.5x); {requests:g} API requests (target <= 28)", ratio <= 1.5 and requests <= 28)
+
+
+def site_vs_parts(results: dict) -> tuple:
+    site = _median(results, "site", "no-op", "stats", "tasks_s")
+    infra = _median(results, "azure", "infra role / no-op", "task_s")
+    helm = _median(results, "kube", "kubernetes.core.helm / no-op", "task_s")
+    health = _median(results, "health", "one check", "module_task_s")
+    if None in (site, infra, helm, health):
+        return NOT_RUN, None
+    parts = infra + helm + health
+    ratio = site / parts
+    return (f"site.yml no-op task time {site:.1f} s / (infra role no-op {infra:.2f} + plain helm no-op {helm:.2f} + "
+            f"one neo4j_health {health:.2f} = {parts:.2f} s) = {ratio:.2f}x (target <= 2x)", ratio <= 2)
+
+
+def health_detection(results: dict) -> tuple:
+    delay = _median(results, "health", "detection", "detection_delay_s")
+    probes = _median(results, "health", "detection", "probes")
+    interval = _median(results, "health", "detection", "probe_interval_s")
+    if delay is None:
+        return NOT_RUN, None
+    text = f"detection delay {delay:.2f} s (median; target <= 1 s), {probes:g} probes"
+    if interval is not None:
+        text += f", {interval:.2f} s between probe starts on average (target >= 0.5 s)"
+    return text, delay <= 1.0 and (interval is None or interval >= 0.5)
+
+
+def growth(results: dict) -> tuple:
+    from sections.growth import servers_met  # pylint: disable=import-outside-toplevel
+    parts, ok = [], True
+    if "retention" in results:
+        met = results["retention"]["_growth"]["met"]
+        parts.append(f"backup_retention 100 -> 10,000 backups {'at most linear' if met else 'MORE than linear'}")
+        ok &= met
+    if "growth_role" in results:
+        met = servers_met(results["growth_role"], "task_s")
+        parts.append(f"neo4j role 1 -> 7 servers {'at most linear' if met else 'MORE than linear'}")
+        ok &= met
+    if "growth_site" in results:
+        met = servers_met(results["growth_site"], "tasks_s")
+        parts.append(f"site.yml 1 -> 7 servers {'at most linear' if met else 'MORE than linear'}")
+        ok &= met
+    if "growth_health" in results:
+        queries = {_median(results, "growth_health", f"{n} databases", "queries") for n in (1, 10, 50)}
+        met = len(queries) == 1
+        parts.append("neo4j_health Bolt queries per probe " + ("the same for 1, 10 and 50 databases" if met
+                                                              else f"vary: {sorted(queries)}"))
+        ok &= met
+    if not parts:
+        return NOT_RUN, None
+    return "; ".join(parts) + " (see section 5 and 6)", ok
+
+
+TARGETS = [
+    ("1. zero writes on a no-op", zero_writes),
+    ("2. neo4j role no-op within 1.5x of plain helm", role_vs_helm),
+    ("3. site.yml no-op within 2x of its irreducible parts", site_vs_parts),
+    ("4. neo4j_health sees a ready server within 1 s", health_detection),
+    ("5. growth at most linear", growth),
+    ("6. real pod and kubelogin paths", lambda results: (
+        "not measured: the bench has no section for the real-pod install-to-Bolt time nor kubelogin token "
+        "requests yet", None)),
+]
+
+
+def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argument
+    rows = []
+    for name, judge in TARGETS:
+        figure, met = judge(results)
+        rows.append([name, figure, "met" if met else ("MISSED" if met is False else "n/a")])
+    return ["## Targets (issue 16)", ""] + table(["target", "figure (this run)", "status"], rows) + [""]
+
+
+def measure(bench):  # pylint: disable=unused-argument
+    return iter(())
+
+
+SECTION = Section(name="targets", needs=(), measure=measure, markdown=markdown,
+                  keys=("azure", "kube", "health", "site", "retention", "growth_role", "growth_site",
+                        "growth_health"))
