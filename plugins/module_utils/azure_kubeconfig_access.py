@@ -101,9 +101,9 @@ def why_unauthorized(claims, expected, now=None):
     audiences = audience if isinstance(audience, list) else [audience]
     if expected.get("audience") and expected["audience"] not in audiences and \
             "api://" + expected["audience"] not in audiences:
+        got = ", ".join(str(a) for a in audiences)
         return ("the token's audience is %s, not the cluster's AKS server application %s (--server-id): the identity "
-                "asked Entra ID for a token of another resource" % (", ".join(str(a) for a in audiences),
-                                                                      expected["audience"]))
+                "asked Entra ID for a token of another resource" % (got, expected["audience"]))
     if expected.get("tenant") and claims.get("tid") and claims["tid"] != expected["tenant"]:
         return ("the token was issued by tenant %s, and the cluster trusts tenant %s: use an identity of that "
                 "tenant (tenant / AZURE_TENANT_ID)" % (claims["tid"], expected["tenant"]))

@@ -232,7 +232,7 @@ def test_check_access_says_why_a_login_is_refused(env, arm, cluster, run_env, si
         "expired": ({"lifetime_s": -120}, ["401 Unauthorized", "token expired", "clock"]),
     }
     identities = {}
-    for case, (aks_token, _) in cases.items():
+    for case, (aks_token, _words) in cases.items():
         identity = {"client_id": str(uuid.uuid4()), "secret": "bad-" + uuid.uuid4().hex, "groups": [admin],
                     "aks_token": aks_token}
         arm.call("POST", "/_testenv/entra/clients", identity)
@@ -251,7 +251,7 @@ def test_check_access_says_why_a_login_is_refused(env, arm, cluster, run_env, si
     tasks.append({**fetch(rg, name, tmp_path / "admin.kubeconfig", "admin", check_access=True,
                           admin_group_object_ids=[admin]), "name": "check the admin"})
     res = run_playbook(play(env, *tasks), env=env, extra_env=run_env)
-    for case, (_, words) in cases.items():
+    for case, (_aks_token, words) in cases.items():
         failed = res.task(f"check {case}")
         assert failed.get("failed") and failed["status_code"] == 401 and failed["option"] == "login", (case, failed)
         for word in words:
