@@ -33,6 +33,11 @@ def label(size: int) -> str:
     return f"{size:,} backups"
 
 
+def sizes_in(ret: dict) -> list:
+    """The sizes a results file holds (a run may have been narrowed with BENCH_RETENTION_SIZES)."""
+    return [n for n in (100, 1_000, 10_000) if f"{label(n)} / prune" in ret]
+
+
 def seed(container, size: int, now: datetime) -> list:
     """size complete backups of one database, one an hour back from now (uploaded straight to Azurite)."""
     names = [backup_name(PREFIX, ENVIRONMENT, "neo4j", now - timedelta(hours=1 + i)) for i in range(size)]
@@ -111,12 +116,12 @@ def growth(result: dict) -> dict:
 def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argument
     ret = results["retention"]
     rows = []
-    for size in SIZES:
+    for size in sizes_in(ret):
         for phase in ("prune", "no-op"):
             st = ret[f"{label(size)} / {phase}"]
             rows.append([label(size), phase, fmt(st["deleted"]), fmt(st["kept"]), fmt(st["requests"]), fmt(st["list"]),
                          fmt(st["batch"]), fmt(st["delete"]), fmt(st["task_s"], digits=2), fmt(st["changed"])])
-    lines = ["## 6. backup_retention over 100, 1,000 and 10,000 backups (Azurite)", ""]
+    lines = [f"## 6. backup_retention over {', '.join(f'{n:,}' for n in sizes_in(ret))} backups (Azurite)", ""]
     lines += table(["backups", "run", "deleted", "kept", "Blob requests", "List Blobs", "Blob Batch",
                     "single deletes", "task time s", "changed"], rows)
     single = [[label(n), fmt(ret[f"{label(n)} / one delete per blob"]["delete"]),
@@ -137,7 +142,7 @@ def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argum
 
 def panels(results: dict) -> list:
     ret = results["retention"]
-    labels = [label(n) for n in SIZES]
+    labels = [label(n) for n in sizes_in(ret)]
     return [Panel("backup_retention: prune run", labels,
                   [[ret[f"{x} / prune"]["task_s"] for x in labels]], ["task time"], "seconds"),
             Panel("backup_retention: Blob requests", labels,

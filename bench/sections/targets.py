@@ -70,8 +70,10 @@ def growth(results: dict) -> tuple:
     from sections.growth import servers_met  # pylint: disable=import-outside-toplevel
     parts, ok = [], True
     if "retention" in results:
-        met = results["retention"]["_growth"]["met"]
-        parts.append(f"backup_retention 100 -> 10,000 backups {'at most linear' if met else 'MORE than linear'}")
+        grow = results["retention"]["_growth"]
+        met = grow["met"]
+        span = f"{grow['steps'][0]['from']:,} -> {grow['steps'][-1]['to']:,}" if grow["steps"] else "one size"
+        parts.append(f"backup_retention {span} backups {'at most linear' if met else 'MORE than linear'}")
         ok &= met
     if "growth_role" in results:
         met = servers_met(results["growth_role"], "task_s")
