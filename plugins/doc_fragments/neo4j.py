@@ -68,7 +68,7 @@ options:
         C(bolt+ssc)), since C(neo4j://) routing would send the driver to the servers' own addresses. Use
         O(tls_verify=false) or C(bolt+ssc) with TLS, as the certificate does not name 127.0.0.1.
       - Every connection opens a new stream, to a pod chosen again behind O(port_forward.service), so a module that
-        waits (such as neo4j_health with O(wait=true)) reaches a restarting pod once it is back.
+        waits (such as neo4j_health with C(wait=true)) reaches a restarting pod once it is back.
       - Needs the kubernetes Python client (as kubernetes.core does) and RBAC C(create) on C(pods/portforward).
     type: dict
     suboptions:
