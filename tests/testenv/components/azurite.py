@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from .base import Component, Context, TestEnvError, free_port, port_open, run, spawn, wait_until
+from .base import Component, Context, TestEnvError, free_port, host_ip, port_open, run, spawn, wait_until
 
 AZURITE_VERSION = "3.35.0"  # 3.36+ need Node 21/22; the machines have Node 20
 ACCOUNT = "devstoreaccount1"
@@ -33,11 +33,17 @@ class Azurite(Component):
         workdir = ctx.component_dir(self.name)
         log_file = workdir / "azurite.log"
         port = free_port()
-        pid = spawn([self._home(ctx) / "node_modules" / ".bin" / "azurite-blob", "--blobHost", "127.0.0.1",
+        # All addresses: the backup and restore Jobs on the real node reach it at the host's address (in-memory data,
+        # the public development key: nothing to protect).
+        pid = spawn([self._home(ctx) / "node_modules" / ".bin" / "azurite-blob", "--blobHost", "0.0.0.0",
                      "--blobPort", str(port), "--disableTelemetry", "--inMemoryPersistence", "--skipApiVersionCheck",
                      "--loose"], log_file)
         wait_until(lambda: port_open(port), 60, "azurite (Blob) did not open its port", log_file, pid)
         endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
+        try:
+            pod_endpoint = f"http://{host_ip()}:{port}/{ACCOUNT}"
+        except TestEnvError:
+            pod_endpoint = ""
         return {
             "pids": [pid],
             "port": port,
@@ -48,5 +54,10 @@ class Azurite(Component):
                 "AZURE_STORAGE_CONNECTION_STRING": (
                     f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
                     f"BlobEndpoint={endpoint};"),
+                # What a pod on the real node uses (loopback there is the pod's own).
+                "TESTENV_POD_BLOB_ENDPOINT": pod_endpoint,
+                "TESTENV_POD_STORAGE_CONNECTION_STRING": (
+                    f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+                    f"BlobEndpoint={pod_endpoint};") if pod_endpoint else "",
             },
         }

@@ -66,6 +66,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def host_ip() -> str:
+    """The host's IPv4 address on its default route: what the real node's pods (and its kubelet) reach the host at."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))
+            return sock.getsockname()[0]
+        except OSError as err:
+            raise TestEnvError(f"no IPv4 address on a default route ({err})") from err
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

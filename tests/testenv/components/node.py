@@ -35,13 +35,13 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .base import Component, Context, TestEnvError, free_port, kill_group, pid_alive, run, spawn, wait_until
+from .base import (Component, Context, TestEnvError, free_port, host_ip, kill_group, pid_alive, run, spawn,
+                   wait_until)
 from .neo4j_server import NEO4J_VERSION, build_lib
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
@@ -89,12 +89,10 @@ def _key(ctx: Context) -> str:
 
 def _host_ip() -> str:
     """The host's address on its default route (kubelet refuses a loopback node IP)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(("192.0.2.1", 9))
-            return sock.getsockname()[0]
-        except OSError as err:
-            raise TestEnvError(f"node: no IPv4 address on a default route for the kubelet ({err})") from err
+    try:
+        return host_ip()
+    except TestEnvError as err:
+        raise TestEnvError(f"node: {err}: the kubelet needs one") from err
 
 
 def _cgroup_controllers(with_unified: bool = False) -> list[Path]:
@@ -139,6 +137,7 @@ class Node(Component):
 
     def __init__(self):
         self.images: dict = {}
+        self.azcli_error = None
         self.build_error: str | None = None
 
     # --- paths --------------------------------------------------------------------------------------------------
@@ -177,6 +176,14 @@ class Node(Component):
         build_lib(ctx.cache_dir, log=ctx.log)
         out = self._script(ctx, ["bash", NODE_DIR / "build-images.sh", "pause", "neo4j"], "build the node images")
         self.images = dict(line.split(" ", 1) for line in out.strip().splitlines() if " " in line)
+        # The backup/restore Jobs' Azure CLI image: without it the node still runs Neo4j, and the tests of those
+        # Jobs skip with this reason.
+        self.azcli_error = None
+        try:
+            out = self._script(ctx, ["bash", NODE_DIR / "build-images.sh", "azcli"], "build the Azure CLI image")
+            self.images.update(line.split(" ", 1) for line in out.strip().splitlines() if " " in line)
+        except TestEnvError as err:
+            self.azcli_error = str(err)
 
     def _script(self, ctx: Context, cmd: list, step: str) -> str:
         proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False,
@@ -272,6 +279,8 @@ class Node(Component):
             "subnet": self._subnet(ctx), "cgroup_root": cgroup_root, "kubelet_port": kubelet_port,
             "env": {"TESTENV_REAL_NODE": NODE_NAME, "TESTENV_REAL_NODE_STORAGE_CLASS": STORAGE_CLASS,
                     "TESTENV_REAL_NODE_IMAGE": NODE_IMAGE, "TESTENV_REAL_NODE_VALUES": json.dumps(real_node_values()),
+                    "TESTENV_REAL_NODE_AZCLI_IMAGE": next((i for i in self.images if "/azure-cli-fixture:" in i), ""),
+                    "TESTENV_REAL_NODE_AZCLI_UNAVAILABLE": self.azcli_error or "",
                     "TESTENV_REAL_NODE_CONTAINERD": str(self._sock(ctx))},
         }
 

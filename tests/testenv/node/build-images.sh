@@ -7,7 +7,9 @@
 #                 --variant=minbase) + openjdk-17-jre-headless + tini + the Neo4j jars that
 #                 components/neo4j_server.py caches from Maven Central + our own entrypoint
 #                 (tests/testenv/node/neo4j-image/docker-entrypoint.sh)
-# Usage: build-images.sh pause|rootfs|neo4j ...   Prints "<name> <archive>" per image.
+#   azcli         the Azure CLI image of the backup and restore Jobs (stand-in for mcr.microsoft.com/azure-cli):
+#                 Debian bookworm minbase + python3 + the azure-cli release from PyPI in /opt/az, `az` on PATH
+# Usage: build-images.sh pause|rootfs|neo4j|azcli ...   Prints "<name> <archive>" per image.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${NEO4J_AKS_CACHE:-$HOME/.cache/neo4j-azure-aks}"
@@ -18,6 +20,9 @@ ROOTFS_VERSION=bookworm-jre17-1   # bump when the package list below changes
 PAUSE_TAG=1.0
 PAUSE_IMAGE="docker.io/library/testenv-pause:$PAUSE_TAG"
 NEO4J_IMAGE="docker.io/library/neo4j-fixture:$NEO4J_VERSION"
+AZCLI_VERSION="${AZCLI_VERSION:-2.91.0}"  # the version of roles/backup's default backup_cli_image
+AZCLI_BUILD=1                              # bump when build_azcli changes
+AZCLI_IMAGE="docker.io/library/azure-cli-fixture:$AZCLI_VERSION"
 mkdir -p "$OUT"
 exec 9>"$OUT/.build.lock"; flock 9
 log() { echo "[node-images] $(date +%H:%M:%S) $*" >&2; }
@@ -104,5 +109,39 @@ JSON
   echo "$NEO4J_IMAGE $archive"
 }
 
-[ $# -gt 0 ] || set -- pause neo4j
+build_azcli() {
+  local key="$AZCLI_VERSION-$AZCLI_BUILD" dir archive
+  dir="$OUT/azcli-$key"; archive="$OUT/azure-cli-fixture-$key.tar"
+  if [ -f "$archive" ]; then echo "$AZCLI_IMAGE $archive"; return; fi
+  command -v debootstrap >/dev/null || die "azcli: debootstrap is missing; run tests/testenv/node/install-host-packages.sh"
+  [ "$(id -u)" = 0 ] || die "azcli: debootstrap needs root"
+  log "building the Azure CLI $AZCLI_VERSION image: debootstrap + python3, pip install azure-cli (cold: about 5-8 min)"
+  rm -rf "$dir"; mkdir -p "$dir/root"
+  local r="$dir/root"
+  debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$r" "$DEBIAN_MIRROR" \
+    >"$OUT/azcli-debootstrap.log" 2>&1 || die "azcli: debootstrap failed, see $OUT/azcli-debootstrap.log"
+  # pip inside the rootfs reaches PyPI as the host's pip does: the host's resolver and CA bundle, for the build only.
+  cp /etc/resolv.conf "$r/etc/resolv.conf"
+  mkdir -p "$r/tmp/build-ca"; cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" "$r/tmp/build-ca/ca.crt"
+  local pipenv=(/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 PIP_CERT=/tmp/build-ca/ca.crt
+                PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT="${PIP_DEFAULT_TIMEOUT:-180}" PIP_NO_CACHE_DIR=1)
+  chroot "$r" "${pipenv[@]}" python3 -m venv /opt/az >"$OUT/azcli-pip.log" 2>&1 || die "azcli: python3 -m venv failed, see $OUT/azcli-pip.log"
+  chroot "$r" "${pipenv[@]}" /opt/az/bin/pip install -q "azure-cli==$AZCLI_VERSION" >>"$OUT/azcli-pip.log" 2>&1 \
+    || die "azcli: pip install azure-cli==$AZCLI_VERSION failed, see $OUT/azcli-pip.log"
+  ln -s /opt/az/bin/az "$r/usr/local/bin/az"
+  chroot "$r" /opt/az/bin/az version --output none >>"$OUT/azcli-pip.log" 2>&1 || die "azcli: az does not start, see $OUT/azcli-pip.log"
+  rm -rf "${r:?}/tmp/"* "${r:?}/root/.azure" "${r:?}"/var/lib/apt/lists/* "${r:?}"/usr/share/doc/* "${r:?}"/usr/share/man/* \
+    "${r:?}"/var/log/* "${r:?}"/dev/*
+  : >"$r/etc/resolv.conf"
+  tar -C "$r" --numeric-owner -cf "$dir/layer.tar" .
+  cat > "$dir/config.json" <<JSON
+{"Cmd": ["bash"], "Env": ["PATH=/opt/az/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"],
+ "WorkingDir": "/"}
+JSON
+  python3 "$HERE/oci_image.py" --name "$AZCLI_IMAGE" --config "$dir/config.json" --out "$archive" "$dir/layer.tar" >/dev/null
+  rm -rf "$dir"
+  echo "$AZCLI_IMAGE $archive"
+}
+
+[ $# -gt 0 ] || set -- pause neo4j azcli
 for image in "$@"; do "build_$image"; done
