@@ -52,8 +52,10 @@ def prodlike(testenv_for, tmp_path_factory):
     root = tmp_path_factory.mktemp("prodlike")
     rg = f"rg-guard-{uuid.uuid4().hex[:8]}"
     kubeconfig = root / "aks.kubeconfig"
+    # The guards and the read-only path are about ARM and Kubernetes requests: Neo4j stays on the simulated nodes.
     inventory = local_inventory_copy(root, "prodlike", {"neo4j_aks_is_production": True, "infra_resource_group": rg,
-                                                        "infra_kubeconfig_path": str(kubeconfig)})
+                                                        "infra_kubeconfig_path": str(kubeconfig),
+                                                        "local_real_node": False})
     arm = ArmDoubleClient(env)
     kube = KubeRecorder(env["KUBECONFIG"], kubeconfig)
     with kube:

@@ -1,5 +1,6 @@
-"""The user's path end to end: playbooks/site.yml on inventories/local (ARM test double, kwok, real Neo4j,
-Azurite), idempotence, check mode after an inventory change, and the molecule scenario."""
+"""The user's path end to end: playbooks/site.yml on inventories/local (ARM test double, kwok, Azurite, and Neo4j
+in a real pod on the environment's kubelet node), idempotence with Neo4j's data read back, check mode after an
+inventory change, and the molecule scenario."""
 
 from __future__ import annotations
 
@@ -32,6 +33,20 @@ def kubectl_json(env, *args):
     return json.loads(proc.stdout)
 
 
+PROBES = 100
+
+
+def probes(env, write=False) -> int:
+    """Count (after writing, with write) the :SiteProbe nodes of the Neo4j in the real pod, over Bolt to the pod IP."""
+    import neo4j  # pylint: disable=import-outside-toplevel
+    ip = kubectl_json(env, "-n", "neo4j", "get", "pod", "neo4j-0")["status"]["podIP"]
+    with neo4j.GraphDatabase.driver(f"bolt://{ip}:7687", auth=("neo4j", env["NEO4J_PASSWORD"])) as driver:
+        if write:
+            driver.execute_query("MATCH (n:SiteProbe) DELETE n", database_="neo4j")
+            driver.execute_query("UNWIND range(1, $n) AS i CREATE (:SiteProbe {i: i})", n=PROBES, database_="neo4j")
+        return driver.execute_query("MATCH (n:SiteProbe) RETURN count(n) AS n", database_="neo4j").records[0]["n"]
+
+
 def test_site_converges_then_changes_nothing(env):
     first = run_playbook(SITE, env=env, inventory=str(LOCAL))
     assert first.rc == 0, first
@@ -40,11 +55,21 @@ def test_site_converges_then_changes_nothing(env):
     assert any("databases: neo4j online" in line for line in summary["msg"])
     sts = kubectl_json(env, "-n", "neo4j", "get", "statefulset", "neo4j")
     assert sts["status"]["readyReplicas"] == 1
+    real = bool(env.get("TESTENV_REAL_NODE"))
+    if real:
+        # Neo4j runs in a container on the real node, and validate reached it through its own port-forward.
+        assert kubectl_json(env, "-n", "neo4j", "get", "pod", "neo4j-0")["spec"]["nodeName"] == env["TESTENV_REAL_NODE"]
+        assert any("port-forward to neo4j-0" in line for line in summary["msg"]), summary["msg"]
+        assert probes(env, write=True) == PROBES
 
     second = run_playbook(SITE, env=env, inventory=str(LOCAL))
     assert second.rc == 0, second
     for name, stats in second.stats.items():
         assert stats["changed"] == 0, f"{name}: {second.changed_tasks(name)}"
+    if real:
+        assert probes(env) == PROBES
+    else:
+        pytest.skip(f"site.yml converged on simulated nodes only: {env.get('TESTENV_REAL_NODE_UNAVAILABLE')}")
 
 
 def test_check_diff_after_one_inventory_change_shows_only_that_change(env, tmp_path):
