@@ -60,8 +60,8 @@ def document(results: dict, meta: dict, sections: list) -> str:
         lines.append(f"- load average (1, 5, 15 min) at the start {', '.join(str(x) for x in m['load_average'])}"
                      + (f", at the end {', '.join(str(x) for x in meta['load_average_end'])}"
                         if meta.get("load_average_end") else "")
-                     + ("; 1-min load at the end of each section: " + "; ".join(f"{k} {v[0]}" for k, v in
-                                                                  meta["section_load"].items())
+                     + ("; 1-min load at the end of each section: "
+                        + "; ".join(f"{k} {v[0]}" for k, v in meta["section_load"].items())
                         if meta.get("section_load") else ""))
     lines.append("")
     for section in sections:

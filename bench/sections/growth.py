@@ -199,9 +199,9 @@ def servers_table(stats: dict, title: str, site: bool) -> list:
         row += [fmt(st[time_key], digits=2), fmt(st["wall_s"], digits=2),
                 fmt(st["changed_tasks"] if site else st["changed"])]
         rows.append(row)
-    headers = ["servers / run", "Kubernetes API requests", "Kubernetes writes"] + (
-        ["ARM requests", "ARM writes"] if site else []) + ["task time s", "playbook wall s",
-                                                          "changed tasks" if site else "changed"]
+    headers = (["servers / run", "Kubernetes API requests", "Kubernetes writes"]
+               + (["ARM requests", "ARM writes"] if site else [])
+               + ["task time s", "playbook wall s", "changed tasks" if site else "changed"])
     lines = [f"### {title}", ""] + table(headers, rows)
     for phase in ("first", "no-op"):
         labels = [f"{label(n)} / {phase}" for n in SERVERS]

@@ -86,8 +86,8 @@ def growth(results: dict) -> tuple:
     if "growth_health" in results:
         queries = {_median(results, "growth_health", f"{n} databases", "queries") for n in (1, 10, 50)}
         met = len(queries) == 1
-        parts.append("neo4j_health Bolt queries per probe " + ("the same for 1, 10 and 50 databases" if met
-                                                              else f"vary: {sorted(queries)}"))
+        same = "the same for 1, 10 and 50 databases" if met else f"vary: {sorted(queries)}"
+        parts.append("neo4j_health Bolt queries per probe " + same)
         ok &= met
     if not parts:
         return NOT_RUN, None

@@ -162,8 +162,9 @@ def test_a_blob_changed_since_listed_is_left_with_a_warning():
 
 
 def many_old_backups(count):
-    return [dump("prod", "neo4j", "2026%02d%02dT%02d%02d00Z" % (1 + i // (28 * 24 * 60) % 12, 1 + i // (24 * 60) % 28,
-                                                             i // 60 % 24, i % 60)) for i in range(count)]
+    stamps = ["2026%02d%02dT%02d%02d00Z" % (1 + i // (28 * 24 * 60) % 12, 1 + i // (24 * 60) % 28, i // 60 % 24, i % 60)
+              for i in range(count)]
+    return [dump("prod", "neo4j", stamp) for stamp in stamps]
 
 
 def test_deletes_go_256_per_batch_request():
