@@ -5,7 +5,9 @@
 #                                                 database in BACKUP_DATABASES into BACKUP_WORK_DIR
 #   neo4j-backup.sh upload     (Azure CLI image)  uploads them, then marks each blob backup_complete=true
 #   neo4j-backup.sh download   (Azure CLI image)  fetches RESTORE_BLOB_NAME, refusing one not marked complete
-#   neo4j-backup.sh load       (Neo4j image)      neo4j-admin load (.dump) or restore (.backup) of it
+#   neo4j-backup.sh load       (Neo4j image)      neo4j-admin load (.dump) or restore (.backup) of it, after a
+#                                                 trial load into a scratch directory (a refused archive
+#                                                 leaves the database as it was)
 #
 # Blob names: [<BACKUP_PREFIX>/]<BACKUP_ENVIRONMENT>/<db>/<db>-<yyyymmddTHHMMSSZ>.<dump|backup> (UTC).
 # Auth: workload identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE injected by the AKS
@@ -127,12 +129,34 @@ cmd_download() {
   log "downloaded $(stat -c %s "$file") bytes"
 }
 
+# A trial load into a scratch data directory first: neo4j-admin's --overwrite-destination removes the database
+# before it reads the archive, so an archive it then refuses (corrupt, truncated, not a dump) would leave an empty
+# database. Only an archive that loaded in the scratch directory is loaded over the real one.
+verify_archive() {  # <db> <load|restore> <source>
+  local scratch="$WORK/verify" conf="${NEO4J_CONF:-${NEO4J_HOME:-/var/lib/neo4j}/conf}"
+  rm -rf "$scratch"
+  mkdir -p "$scratch/conf" "$scratch/data"
+  { grep -v '^server.directories.data=' "$conf/neo4j.conf" 2>/dev/null || true
+    echo "server.directories.data=$scratch/data"; } >"$scratch/conf/neo4j.conf"
+  log "trial $2 of $1 into a scratch directory (the database is not touched yet)"
+  if [ "$2" = load ]; then
+    NEO4J_CONF="$scratch/conf" "$NEO4J_ADMIN" database load "$1" --from-path="$3" >&2 \
+      || die "neo4j-admin refused the archive for $1 (see above): the database was left as it was"
+  else
+    NEO4J_CONF="$scratch/conf" "$NEO4J_ADMIN" database restore "$1" --from-path="$3" >&2 \
+      || die "neo4j-admin refused the backup for $1 (see above): the database was left as it was"
+  fi
+  rm -rf "$scratch"
+}
+
 cmd_load() {
   local db="${RESTORE_DATABASE:?RESTORE_DATABASE is required}"
   if [ -f "$WORK/restore/$db.dump" ]; then
+    verify_archive "$db" load "$WORK/restore"
     log "loading $db (overwrites the database)"
     "$NEO4J_ADMIN" database load "$db" --from-path="$WORK/restore" --overwrite-destination=true >&2
   elif [ -f "$WORK/restore/$db.backup" ]; then
+    verify_archive "$db" restore "$WORK/restore/$db.backup"
     log "restoring $db (overwrites the database)"
     "$NEO4J_ADMIN" database restore "$db" --from-path="$WORK/restore/$db.backup" --overwrite-destination=true >&2
   else

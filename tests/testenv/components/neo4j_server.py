@@ -261,7 +261,9 @@ class Neo4jInstance:
         admin = self.home / "neo4j-admin"
         admin.write_text(
             "#!/bin/sh\n# neo4j-admin of the test Neo4j (same jars and conf as the server). Written by testenv.\n"
-            + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in java_env.items())
+            # NEO4J_CONF from the caller wins, as with the distribution's bin/neo4j-admin (a trial load elsewhere).
+            + "".join(f"export {k}=\"${{{k}:-{shlex.quote(v)}}}\"\n" if k == "NEO4J_CONF"
+                      else f"export {k}={shlex.quote(v)}\n" for k, v in java_env.items())
             + f'exec {shlex.quote(str(Path(java_env["JAVA_HOME"], "bin", "java")))} -cp '
             + f'{shlex.quote(str(self.home / "lib"))}/\'*\' {ADMIN_MAIN} "$@"\n')
         ctl = self.home / "neo4j-ctl"
