@@ -25,6 +25,7 @@ from urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.neo4j_azure.aks.plugins.module_utils.errors import ModuleError
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.azure_kubeconfig_login import _arg
 
 # kubelogin's --environment -> Entra's login host (v2.0 issuers are https://<host>/<tenant>/v2.0)
 LOGIN_HOSTS = {
@@ -52,15 +53,6 @@ class AccessError(ModuleError):
         if option:
             details["option"] = option
         super(AccessError, self).__init__(message, **details)
-
-
-def _arg(args, name):
-    for index, arg in enumerate(args):
-        if arg == name and index + 1 < len(args):
-            return args[index + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def token_claims(token):
