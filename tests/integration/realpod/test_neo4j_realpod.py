@@ -28,6 +28,12 @@ RELEASE = "neo4j"
 NODES = 250
 
 
+def extended(reason: str):
+    """Skip a test that is over CI's time budget unless TESTENV_REALPOD_EXTENDED=1."""
+    return pytest.mark.skipif(os.environ.get("TESTENV_REALPOD_EXTENDED") != "1",
+                              reason=f"{reason}; TESTENV_REALPOD_EXTENDED=1 runs it")
+
+
 @pytest.fixture(scope="module", name="env")
 def fixture_env(testenv_for):
     env = testenv_for("kube", "node")
@@ -132,9 +138,7 @@ def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace):
 
 
 @pytest.mark.usefixtures("deployed")
-@pytest.mark.skipif(os.environ.get("TESTENV_REALPOD_EXTENDED") != "1",
-                    reason="one more Neo4j start (minutes on 2 shared cores) is over CI's budget for these tests; "
-                           "TESTENV_REALPOD_EXTENDED=1 runs it")
+@extended("one more Neo4j start (minutes on 2 shared cores) is over CI's budget for these tests")
 def test_pod_deletion_keeps_every_node(env, namespace):
     before = pod(env, namespace)
     kubectl(env, "-n", namespace, "delete", "pod", f"{RELEASE}-0", "--wait=true", "--timeout=300s",
@@ -199,9 +203,7 @@ def data_dir(env, namespace) -> str:
 
 
 @pytest.mark.usefixtures("deployed")
-@pytest.mark.skipif(os.environ.get("TESTENV_REALPOD_EXTENDED") != "1",
-                    reason="two more Neo4j starts (4-5 min on 2 shared cores) are over CI's budget for these tests; "
-                           "TESTENV_REALPOD_EXTENDED=1 runs it")
+@extended("two more Neo4j starts (4-5 min on 2 shared cores) are over CI's budget for these tests")
 def test_a_database_that_is_not_online_keeps_the_pod_unready_and_validate_names_it(env, namespace):
     # The store of database neo4j made unreadable for Neo4j's user while it is stopped: the DBMS starts, the system
     # database comes online, neo4j fails. The readiness probe must keep the pod out of the Service; validate must
@@ -341,9 +343,8 @@ def test_restore_job_loads_the_backup_and_refuses_incomplete_or_corrupt_ones(env
 
 
 @pytest.mark.usefixtures("deployed")
-@pytest.mark.skipif(os.environ.get("TESTENV_REALPOD_EXTENDED") != "1",
-                    reason="passed alone on 2026-12-02, but hung 20 min in a loaded full run (cause not found): "
-                           "kept out of CI's budget; TESTENV_REALPOD_EXTENDED=1 runs it")
+@extended("passed alone on 2026-12-02, but hung 20 min in a loaded full run (cause not found): "
+          "kept out of CI's budget")
 def test_password_rotation_through_the_role_reaches_the_neo4j_in_the_pod(env, namespace):
     # Last in this module: the pod's password changes. The role's rotation task tunnels to the pod itself.
     import neo4j  # pylint: disable=import-outside-toplevel
