@@ -138,6 +138,28 @@ def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace):
 
 
 @pytest.mark.usefixtures("deployed")
+def test_a_setting_neo4j_rejects_fails_fast_with_its_message_and_rolls_back(env, namespace):
+    before = pod(env, namespace)["metadata"]["labels"]["controller-revision-hash"]
+    started = time.monotonic()
+    rejected = deploy(env, namespace, neo4j_config={"server.no_such_setting": "x"})
+    took = time.monotonic() - started
+    assert rejected.rc != 0
+    watched = rejected.timed_task("Wait until every server runs the new revision and is ready")
+    msg = rejected.task("Fail with what Neo4j said")["msg"]
+    print(f"\nreal pod: rejected setting failed after {watched.seconds:.1f}s of watching, {took:.1f}s in all "
+          f"(rollback included): {msg}")
+    # Neo4j's own words, at the first sign (not neo4j_rollout_timeout=600 s later), and the revision before back.
+    assert "No declared setting with name: server.no_such_setting" in msg, msg
+    assert "no failure within" not in msg and "which is ready again" in msg, msg
+    assert watched.seconds < 300, watched
+    assert PASSWORD not in rejected.stdout + rejected.stderr
+    back = pod(env, namespace)
+    assert back["metadata"]["labels"]["controller-revision-hash"] == before
+    assert all(c["ready"] for c in back["status"]["containerStatuses"])
+    assert count(env, namespace) == NODES
+
+
+@pytest.mark.usefixtures("deployed")
 @extended("one more Neo4j start (minutes on 2 shared cores) is over CI's budget for these tests")
 def test_pod_deletion_keeps_every_node(env, namespace):
     before = pod(env, namespace)

@@ -134,11 +134,14 @@ def test_install_idempotence_check_mode_and_upgrade(kube, namespace, tmp_path):
 
 def test_broken_upgrade_rolls_back_and_next_run_converges(kube, namespace):
     assert deploy(kube, namespace).rc == 0
-    # kwok never marks a container whose image tag is :never-ready as Ready: helm --wait times out.
-    broken = deploy(kube, namespace, neo4j_image_tag="never-ready", neo4j_helm_timeout="15s")
+    # kwok never marks a container whose image tag is :never-ready as Ready: the role's rollout watch times out,
+    # rolls back and says so (a container that cannot start ends the watch at once: tests/integration/realpod).
+    broken = deploy(kube, namespace, neo4j_image_tag="never-ready", neo4j_rollout_timeout=15)
     assert broken.rc != 0
+    msg = broken.task("Fail with what Neo4j said")["msg"]
+    assert "no failure within neo4j_rollout_timeout=15s" in msg and "which is ready again" in msg, msg
     revisions = history(kube, namespace)
-    assert revisions[-2]["status"] == "failed"
+    assert revisions[-2]["status"] == "superseded"
     assert revisions[-1]["status"] == "deployed" and revisions[-1]["description"].startswith("Rollback to")
     sts = get(kube, namespace, "statefulset", RELEASE)
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "neo4j:5.26-community"
