@@ -26,6 +26,9 @@ pytestmark = pytest.mark.timeout(2400)
 PASSWORD = f"Neo4j-{uuid.uuid4().hex[:16]}"
 RELEASE = "neo4j"
 NODES = 250
+# The data volume's size the role is given: the volume growth test grows it, and the runs after it ask for the new
+# size (the role refuses to shrink).
+VOLUMES = {"data": "1Gi"}
 
 
 def extended(reason: str):
@@ -72,7 +75,7 @@ def role_vars(env, namespace, **overrides) -> dict:
     return {"neo4j_namespace": namespace, "neo4j_release_name": RELEASE, "neo4j_password": PASSWORD,
             "neo4j_image_repository": image["repository"], "neo4j_image_tag": image["tag"],
             "neo4j_storage_class_name": env["TESTENV_REAL_NODE_STORAGE_CLASS"],
-            "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": {"data": "1Gi"},
+            "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": dict(VOLUMES),
             "neo4j_helm_timeout": "10m", "neo4j_rollout_timeout": 600, "neo4j_values_extra": extra, **overrides}
 
 
@@ -361,6 +364,55 @@ def test_restore_job_loads_the_backup_and_refuses_incomplete_or_corrupt_ones(env
     assert corrupt.rc != 0
     assert "restore Job" in corrupt.failure() or "failed" in corrupt.failure()
     assert corrupt.task("Start Neo4j again")["changed"]
+    assert count(env, namespace) == NODES
+
+
+def claim(env, namespace) -> dict:
+    return json.loads(kubectl(env, "-n", namespace, "get", "pvc", f"data-{RELEASE}-0", "-o", "json").stdout)
+
+
+@pytest.mark.usefixtures("deployed")
+def test_volume_growth_recreates_the_statefulset_and_keeps_every_node(env, namespace):
+    before, server = claim(env, namespace), pod(env, namespace)
+    sts = json.loads(kubectl(env, "-n", namespace, "get", "statefulset", RELEASE, "-o", "json").stdout)
+    grown = deploy(env, namespace, neo4j_volumes={"data": "2Gi"})
+    assert grown.rc == 0, grown.failure()
+    VOLUMES["data"] = "2Gi"
+    after = claim(env, namespace)
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert after["status"]["capacity"]["storage"] == "2Gi"
+    again = json.loads(kubectl(env, "-n", namespace, "get", "statefulset", RELEASE, "-o", "json").stdout)
+    assert again["metadata"]["uid"] != sts["metadata"]["uid"]  # re-created with the new volumeClaimTemplates
+    assert again["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    # The orphaned pod was adopted: Neo4j did not restart, and it serves every node.
+    assert pod(env, namespace)["metadata"]["uid"] == server["metadata"]["uid"]
+    assert count(env, namespace) == NODES
+    assert deploy(env, namespace).changed() == 0
+
+
+@pytest.mark.usefixtures("deployed")
+def test_uninstall_and_reinstall_keep_every_node(env, namespace):
+    before = claim(env, namespace)
+    volume = json.loads(kubectl(env, "get", "pv", before["spec"]["volumeName"], "-o", "json").stdout)
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    play = localhost_play([{"name": "Uninstall Neo4j", "ansible.builtin.include_role": {
+        "name": "neo4j_azure.aks.neo4j", "tasks_from": "uninstall"}}], vars_=role_vars(env, namespace))
+    gone = run_playbook(play, env=env)
+    assert gone.rc == 0, gone.failure()
+    assert gone.task("Remove the Neo4j Helm release")["changed"]
+    kubectl(env, "-n", namespace, "wait", "pod", f"{RELEASE}-0", "--for=delete", "--timeout=300s", check=False,
+            timeout=320)
+    assert kubectl(env, "-n", namespace, "get", "statefulset", RELEASE, check=False).returncode != 0
+    kept = claim(env, namespace)
+    assert kept["metadata"]["uid"] == before["metadata"]["uid"] and kept["status"]["phase"] == "Bound"
+
+    started = time.monotonic()
+    back = deploy(env, namespace)
+    assert back.rc == 0, back.failure()
+    print(f"\nreal pod: reinstall on the kept volume to Ready {time.monotonic() - started:.1f}s")
+    assert back.task("Install or upgrade the Helm release")["changed"]
+    assert claim(env, namespace)["metadata"]["uid"] == before["metadata"]["uid"]
     assert count(env, namespace) == NODES
 
 
