@@ -387,3 +387,17 @@ def localhost_play(tasks: list, name: str = "test", gather_facts: bool = False, 
     if module_defaults:
         play["module_defaults"] = module_defaults
     return [play]
+
+
+def real_pod_role_vars(env: dict, namespace: str, release: str, password: str) -> dict:
+    """The neo4j role's variables that put Neo4j into a real pod on the test environment's kubelet node: the fixture
+    image (already on the node), the node's StorageClass, its taints and labels, 1 CPU and 2Gi (the node has 2
+    CPUs, and inventories/local's release, 1 CPU, may share it)."""
+    extra = json.loads(env["TESTENV_REAL_NODE_VALUES"])
+    image = extra.pop("image")
+    extra["image"] = {"pullPolicy": image["pullPolicy"]}
+    return {"neo4j_namespace": namespace, "neo4j_release_name": release, "neo4j_password": password,
+            "neo4j_image_repository": image["repository"], "neo4j_image_tag": image["tag"],
+            "neo4j_storage_class_name": env["TESTENV_REAL_NODE_STORAGE_CLASS"],
+            "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": {"data": "1Gi"},
+            "neo4j_helm_timeout": "10m", "neo4j_rollout_timeout": 600, "neo4j_values_extra": extra}

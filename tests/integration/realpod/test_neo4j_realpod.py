@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from testenv_client import localhost_play, run_playbook
+from testenv_client import localhost_play, real_pod_role_vars, run_playbook
 
 # A test here includes the module fixtures' Neo4j install and, for backup/restore, stop/start cycles: minutes each
 # on two shared cores.
@@ -66,17 +66,9 @@ def kubectl(env, *args, check=True, timeout=120) -> subprocess.CompletedProcess:
 
 
 def role_vars(env, namespace, **overrides) -> dict:
-    extra = json.loads(env["TESTENV_REAL_NODE_VALUES"])
-    image = extra.pop("image")
-    extra["image"] = {"pullPolicy": image["pullPolicy"]}
-    extra.update(overrides.pop("values", {}))
-    # 1 CPU (the chart's limit equals its request): the node has 2, and inventories/local's release (1 CPU, left
-    # running by the playbook tests as `make local` leaves it) may share it.
-    return {"neo4j_namespace": namespace, "neo4j_release_name": RELEASE, "neo4j_password": PASSWORD,
-            "neo4j_image_repository": image["repository"], "neo4j_image_tag": image["tag"],
-            "neo4j_storage_class_name": env["TESTENV_REAL_NODE_STORAGE_CLASS"],
-            "neo4j_cpu": "1", "neo4j_memory": "2Gi", "neo4j_volumes": dict(VOLUMES),
-            "neo4j_helm_timeout": "10m", "neo4j_rollout_timeout": 600, "neo4j_values_extra": extra, **overrides}
+    out = real_pod_role_vars(env, namespace, RELEASE, PASSWORD)
+    out["neo4j_values_extra"].update(overrides.pop("values", {}))
+    return {**out, "neo4j_volumes": dict(VOLUMES), **overrides}
 
 
 def deploy(env, namespace, **overrides):
