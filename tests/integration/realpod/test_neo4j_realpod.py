@@ -9,11 +9,14 @@ Neo4j's strict validation rejects, so the pod never starts. The image is the pro
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -405,6 +408,78 @@ def test_uninstall_and_reinstall_keep_every_node(env, namespace):
     print(f"\nreal pod: reinstall on the kept volume to Ready {time.monotonic() - started:.1f}s")
     assert back.task("Install or upgrade the Helm release")["changed"]
     assert claim(env, namespace)["metadata"]["uid"] == before["metadata"]["uid"]
+    assert count(env, namespace) == NODES
+
+
+def container_cgroup(running: dict, container: str = "neo4j") -> Path:
+    """The memory cgroup (v1) of a container of the pod on the real node: <root>/kubepods/pod<uid>/<container id>."""
+    status = next(c for c in running["status"]["containerStatuses"] if c["name"] == container)
+    cid = status["containerID"].split("://", 1)[1]
+    found = glob.glob(f"/sys/fs/cgroup/memory/**/pod{running['metadata']['uid']}/{cid}", recursive=True)
+    assert found, f"no memory cgroup for container {cid} of pod {running['metadata']['name']}"
+    return Path(found[0])
+
+
+def cgroup_rss(cgroup: Path) -> int:
+    stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+    return int(stat["total_rss"])
+
+
+LOAD_BATCHES, LOAD_BATCH = 20, 10000
+
+
+@pytest.mark.usefixtures("deployed")
+def test_memory_stays_inside_the_container_limit_under_a_write_load(env, namespace):
+    # The chart's default split (heap and page cache from resources.memory), a write load in the pod, and the
+    # container's resident memory sampled from its cgroup every 0.2 s: no OOM kill, the peak under the limit, and
+    # the JVM's own figures (queryJmx) printed as the evidence for the split.
+    running = pod(env, namespace)
+    restarts = running["status"]["containerStatuses"][0]["restartCount"]
+    cgroup = container_cgroup(running)
+    limit = int((cgroup / "memory.limit_in_bytes").read_text())
+    samples, stop = [cgroup_rss(cgroup)], threading.Event()
+
+    def sample():
+        while not stop.wait(0.2):
+            samples.append(cgroup_rss(cgroup))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    try:
+        with bolt(env, namespace) as driver:
+            for batch in range(LOAD_BATCHES):
+                driver.execute_query("UNWIND range(1, $n) AS i CREATE (:Load {b: $b, i: i, s: randomUUID() + "
+                                     "randomUUID() + randomUUID() + randomUUID() + randomUUID()})",
+                                     n=LOAD_BATCH, b=batch, database_="neo4j")
+            driver.execute_query("MATCH (n:Load) RETURN count(n.s) AS n", database_="neo4j")
+            jmx = {r["name"]: r["attributes"] for r in driver.execute_query(
+                "CALL dbms.queryJmx('java.lang:type=Memory') YIELD name, attributes RETURN name, attributes",
+                database_="neo4j").records}
+            settings = {r["name"]: r["value"] for r in driver.execute_query(
+                "SHOW SETTINGS YIELD name, value WHERE name STARTS WITH 'server.memory.' RETURN name, value",
+                database_="system").records}
+        loaded = time.monotonic() - started
+    finally:
+        stop.set()
+        sampler.join(5)
+    after = pod(env, namespace)["status"]["containerStatuses"][0]
+    memory = next(iter(jmx.values()))
+    heap = memory["HeapMemoryUsage"]["value"]["properties"]
+    non_heap = memory["NonHeapMemoryUsage"]["value"]["properties"]
+    mib = 1024 * 1024
+    print(f"\nreal pod memory: limit {limit // mib} MiB, heap {settings.get('server.memory.heap.max_size')}, page "
+          f"cache {settings.get('server.memory.pagecache.size')}; {LOAD_BATCHES * LOAD_BATCH} nodes written in "
+          f"{loaded:.1f}s; container RSS {samples[0] // mib} MiB before, {max(samples) // mib} MiB peak "
+          f"({max(samples) * 100 // limit}% of the limit); JVM heap used {heap['used'] // mib} of "
+          f"{heap['committed'] // mib} MiB committed, non-heap used {non_heap['used'] // mib} MiB")
+    assert after["restartCount"] == restarts and "OOMKilled" not in json.dumps(after.get("lastState", {}))
+    oom = (cgroup / "memory.oom_control").read_text()
+    assert "oom_kill 0" in oom or "oom_kill " not in oom, oom
+    assert max(samples) < limit
+    with bolt(env, namespace) as driver:  # the load's nodes go; the :Probe nodes stay
+        driver.execute_query("MATCH (n:Load) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS",
+                             database_="neo4j")
     assert count(env, namespace) == NODES
 
 
