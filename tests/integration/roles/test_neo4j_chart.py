@@ -66,11 +66,11 @@ def test_standalone(helm):
     assert sts["spec"]["replicas"] == 1
     assert sts["spec"]["podManagementPolicy"] == "Parallel"
     assert neo4j["image"] == "neo4j:5.26-community"
-    # Guaranteed QoS and memory settings derived from it (40 % heap, 40 % page cache of 8Gi).
+    # Guaranteed QoS and memory settings derived from it (40 % heap, 40 % page cache of 8Gi less 512Mi).
     assert neo4j["resources"]["requests"] == neo4j["resources"]["limits"] == {"cpu": "2", "memory": "8Gi"}
     config = objects[("ConfigMap", "graph-config")]["data"]
-    assert config["NEO4J_server_memory_heap_max__size"] == "3276m"
-    assert config["NEO4J_server_memory_pagecache_size"] == "3276m"
+    assert config["NEO4J_server_memory_heap_max__size"] == "3072m"
+    assert config["NEO4J_server_memory_pagecache_size"] == "3072m"
     assert "NEO4J_ACCEPT_LICENSE_AGREEMENT" not in config
     # Password from the Secret as a file, never in the environment.
     assert {"name": "NEO4J_AUTH_PATH", "value": "/config/neo4j-auth/NEO4J_AUTH"} in neo4j["env"]
