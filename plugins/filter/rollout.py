@@ -35,6 +35,16 @@ def _one(statefulset):
     return statefulset
 
 
+def _termination_message(status):
+    """The end of the log the kubelet kept in the status of the instance that exited with an error
+    (terminationMessagePolicy FallbackToLogsOnError), or ""."""
+    for state in ("state", "lastState"):
+        message = _get(status, state, "terminated", "message")
+        if message:
+            return message
+    return ""
+
+
 def _container_failure(pod, status, init):
     """(reason, previous) when this container of the pod cannot start, else None. previous: the log of the
     container's previous instance (the one that exited) holds the cause."""
@@ -60,7 +70,8 @@ def statefulset_rollout(statefulset, pods, replicas=None):
     """{state: ready|progressing|failed, done, reason, pod, container, init, previous} of a StatefulSet's rollout."""
     sts = _one(statefulset)
     pods = list(pods or [])
-    out = {"state": "progressing", "done": False, "reason": "", "pod": None, "container": None, "previous": False}
+    out = {"state": "progressing", "done": False, "reason": "", "pod": None, "container": None, "previous": False,
+           "message": ""}
     if sts is None:
         out["reason"] = "the StatefulSet does not exist (yet)"
         return out
@@ -79,7 +90,8 @@ def statefulset_rollout(statefulset, pods, replicas=None):
                 failure = _container_failure(pod, cstatus, init)
                 if failure:
                     out.update(state="failed", done=True, reason=failure[0], pod=pod["metadata"]["name"],
-                               container=cstatus.get("name"), previous=failure[1])
+                               container=cstatus.get("name"), previous=failure[1],
+                               message=_termination_message(cstatus))
                     return out
     ready = int(status.get("readyReplicas") or 0)
     updated = int(status.get("updatedReplicas") or 0)

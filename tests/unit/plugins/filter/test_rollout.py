@@ -61,6 +61,15 @@ def test_exit_then_restart_fails_before_the_back_off_shows():
     assert out["state"] == "failed" and "exited with code 137 (OOMKilled)" in out["reason"] and out["previous"]
 
 
+def test_the_termination_message_travels_with_the_failure():
+    said = "Error: Unrecognized setting. No declared setting with name: server.x."
+    crashed = {"name": "neo4j", "ready": False, "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+               "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": said}}}
+    out = statefulset_rollout(sts(ready=0), [pod(statuses=[crashed])])
+    assert out["state"] == "failed" and out["message"] == said
+    assert statefulset_rollout(sts(), [pod()])["message"] == ""
+
+
 def test_init_container_and_image_failures_count():
     init = [{"name": "init-plugins", "restartCount": 0, "state": {"waiting": {"reason": "ErrImagePull"}}}]
     out = statefulset_rollout(sts(ready=0), [pod(init=init)])

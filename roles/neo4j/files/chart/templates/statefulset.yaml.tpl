@@ -157,6 +157,9 @@ spec:
         - name: neo4j
           image: {{ include "neo4j.image" . }}
           imagePullPolicy: {{ .Values.image.pullPolicy }}
+          # A container that exits with an error keeps the end of its log in its status: why Neo4j stopped (a
+          # setting its strict validation rejects) stays readable after the runtime dropped the container's log.
+          terminationMessagePolicy: FallbackToLogsOnError
           envFrom:
             - configMapRef:
                 name: {{ $fullname }}-config
