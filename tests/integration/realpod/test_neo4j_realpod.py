@@ -32,6 +32,9 @@ NODES = 250
 # The data volume's size the role is given: the volume growth test grows it, and the runs after it ask for the new
 # size (the role refuses to shrink).
 VOLUMES = {"data": "1Gi"}
+# Chart values every run of the module gives from the test that set them on: a later run without them would change
+# the pod template and restart the pod (the volume growth test asserts it does not).
+VALUES: dict = {}
 
 
 def extended(reason: str):
@@ -70,8 +73,10 @@ def kubectl(env, *args, check=True, timeout=120) -> subprocess.CompletedProcess:
 
 def role_vars(env, namespace, **overrides) -> dict:
     out = real_pod_role_vars(env, namespace, RELEASE, PASSWORD)
-    out["neo4j_values_extra"].update(overrides.pop("values", {}))
-    return {**out, "neo4j_volumes": dict(VOLUMES), **overrides}
+    out["neo4j_values_extra"].update({**VALUES, **overrides.pop("values", {})})
+    # APOC Core, baked into the fixture image (nothing can be downloaded here), installed by the image's
+    # NEO4J_PLUGINS as the official image does.
+    return {**out, "neo4j_volumes": dict(VOLUMES), "neo4j_plugins": ["apoc"], **overrides}
 
 
 def deploy(env, namespace, **overrides):
@@ -121,13 +126,16 @@ def test_neo4j_runs_in_a_real_pod_and_serves_its_data(env, namespace, deployed):
     # The container really runs the fixture's Neo4j (server version over Bolt, not a simulated pod).
     with bolt(env, namespace) as driver:
         info = driver.get_server_info()
+        apoc = driver.execute_query("RETURN apoc.version() AS v", database_="neo4j").records[0]["v"]
     assert info.agent.startswith("Neo4j/5.26"), info.agent
+    assert apoc.startswith("5.26."), apoc  # the plugin NEO4J_PLUGINS asked for is loaded
 
 
 @pytest.mark.usefixtures("deployed")
 def test_helm_upgrade_restarting_the_pod_keeps_every_node(env, namespace):
     before = pod(env, namespace)
-    upgrade = deploy(env, namespace, values={"podAnnotations": {"testenv/restart": "1"}})
+    VALUES["podAnnotations"] = {"testenv/restart": "1"}
+    upgrade = deploy(env, namespace)
     assert upgrade.rc == 0, upgrade.failure()
     assert upgrade.task("Install or upgrade the Helm release")["changed"]
     after = pod(env, namespace)

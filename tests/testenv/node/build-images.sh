@@ -7,6 +7,7 @@
 #                 --variant=minbase) + openjdk-17-jre-headless + tini + the Neo4j jars that
 #                 components/neo4j_server.py caches from Maven Central + our own entrypoint
 #                 (tests/testenv/node/neo4j-image/docker-entrypoint.sh)
+#                 and APOC Core baked into labs/ (NEO4J_PLUGINS='["apoc"]' installs it: nothing can be downloaded)
 #   azcli         the Azure CLI image of the backup and restore Jobs (stand-in for mcr.microsoft.com/azure-cli):
 #                 Debian bookworm minbase + python3 + the azure-cli release from PyPI in /opt/az, `az` on PATH
 # Usage: build-images.sh pause|rootfs|neo4j|azcli ...   Prints "<name> <archive>" per image.
@@ -20,6 +21,8 @@ ROOTFS_VERSION=bookworm-jre17-1   # bump when the package list below changes
 PAUSE_TAG=1.0
 PAUSE_IMAGE="docker.io/library/testenv-pause:$PAUSE_TAG"
 NEO4J_IMAGE="docker.io/library/neo4j-fixture:$NEO4J_VERSION"
+APOC_VERSION="${APOC_VERSION:-5.26.19}"   # newest APOC Core 5.26 on Maven Central (2026-12-02)
+APOC_BUILD=2                               # bump when build_apoc changes
 AZCLI_VERSION="${AZCLI_VERSION:-2.91.0}"  # the version of roles/backup's default backup_cli_image
 AZCLI_BUILD=1                              # bump when build_azcli changes
 AZCLI_IMAGE="docker.io/library/azure-cli-fixture:$AZCLI_VERSION"
@@ -66,6 +69,56 @@ build_rootfs() {
   echo "rootfs $layer"
 }
 
+# APOC Core and its runtime dependencies from Maven Central, merged into one jar (as the release's
+# apoc-<version>-core.jar): jars whose artifact the server's lib already has are left out (the server's copy wins).
+build_apoc() {
+  local dir="$CACHE/apoc-$APOC_VERSION-$APOC_BUILD-neo4j-$NEO4J_VERSION"
+  local jar="$dir/apoc-$APOC_VERSION-core.jar"
+  if [ -f "$jar" ]; then echo "apoc $jar"; return; fi
+  command -v mvn >/dev/null || die "apoc: mvn is missing; install Maven (apt-get install maven)"
+  log "fetching APOC Core $APOC_VERSION and its runtime dependencies with Maven"
+  rm -rf "$dir"; mkdir -p "$dir/deps"
+  mvn -q -B -f "$HERE/neo4j-image/apoc-pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -Dapoc.version="$APOC_VERSION" -DoutputDirectory="$dir/deps" >"$dir/mvn.log" 2>&1 \
+    || die "apoc: mvn dependency:copy-dependencies failed, see $dir/mvn.log"
+  python3 - "$dir/deps" "$CACHE/neo4j-$NEO4J_VERSION/lib" "$jar.partial" <<'PY'
+import re, sys, zipfile
+from pathlib import Path
+deps, lib, out = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+artifact = lambda name: re.sub(r"-[0-9][^-]*(-[A-Za-z0-9.]+)?\.jar$", "", name)
+present = {artifact(j.name) for j in lib.glob("*.jar")}
+seen = set()
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as merged:
+    # APOC's own modules first: their manifest and service files are the plugin's.
+    # apoc-core's manifest first: apoc.version() reads its Implementation-Version.
+    for jar in sorted(deps.glob("*.jar"), key=lambda j: (not j.name.startswith("apoc-core-"),
+                                                         not j.name.startswith("apoc-"), j.name)):
+        if artifact(jar.name) in present:
+            continue
+        with zipfile.ZipFile(jar) as part:
+            for entry in part.infolist():
+                name = entry.filename
+                if name in seen or re.match(r"META-INF/[^/]+\.(SF|RSA|DSA|EC)$", name):
+                    continue
+                if name.startswith("META-INF/services/") and not name.endswith("/"):
+                    continue  # merged below
+                seen.add(name)
+                merged.writestr(entry, part.read(name))
+    services = {}
+    for jar in sorted(deps.glob("*.jar")):
+        if artifact(jar.name) in present:
+            continue
+        with zipfile.ZipFile(jar) as part:
+            for name in part.namelist():
+                if name.startswith("META-INF/services/") and not name.endswith("/"):
+                    services.setdefault(name, []).append(part.read(name).decode().strip())
+    for name, parts in services.items():
+        merged.writestr(name, "\n".join(parts) + "\n")
+PY
+  mv "$jar.partial" "$jar"
+  echo "apoc $jar"
+}
+
 build_neo4j() {
   local key; key="$(fixture_key)"
   local dir="$OUT/neo4j-$NEO4J_VERSION-$key" archive="$OUT/neo4j-fixture-$NEO4J_VERSION-$key.tar"
@@ -73,12 +126,14 @@ build_neo4j() {
   local lib="$CACHE/neo4j-$NEO4J_VERSION/lib"
   [ -f "$CACHE/neo4j-$NEO4J_VERSION/.complete" ] || die "neo4j: the Neo4j jars are not cached in $lib yet (the neo4j component builds them first)"
   local base; base="$(build_rootfs | cut -d' ' -f2)"
+  local apoc; apoc="$(build_apoc | cut -d' ' -f2)"
   log "building the Neo4j $NEO4J_VERSION fixture image ($key)"
   rm -rf "$dir"; mkdir -p "$dir/root"
   local r="$dir/root" h="$dir/root/var/lib/neo4j"
   mkdir -p "$h/bin" "$h/conf" "$h/lib" "$h/labs" "$h/plugins" "$h/run" "$h/licenses" "$h/import" "$r/startup" \
     "$r/data" "$r/logs" "$r/import" "$r/licenses" "$r/metrics" "$r/etc" "$r/var/lib/neo4j-fixture"
   cp "$lib"/*.jar "$h/lib/"
+  cp "$apoc" "$h/labs/"
   install -m 0755 "$HERE/neo4j-image/docker-entrypoint.sh" "$r/startup/docker-entrypoint.sh"
   install -m 0755 "$HERE/neo4j-image/neo4j" "$h/bin/neo4j"
   install -m 0755 "$HERE/neo4j-image/neo4j" "$h/bin/neo4j-admin"
