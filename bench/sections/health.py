@@ -98,7 +98,7 @@ def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argum
     if "detection" in health:
         det = health["detection"]
         rows += [["detection delay: server answers RETURN 1 -> neo4j_health (wait, default cadence: probe starts "
-                  "0.5 s then 1 s apart) succeeds", fmt(det["detection_delay_s"], digits=2)],
+                  "0.5 s apart) succeeds", fmt(det["detection_delay_s"], digits=2)],
                  ["(task start to server ready: how long the module had been waiting)",
                   fmt(det["server_start_to_ready_s"], digits=2)]]
         if "probes" in det:

@@ -31,7 +31,7 @@ def health_argument_spec():
         "wait": {"type": "bool", "default": False},
         "timeout": {"type": "float", "default": 300.0},
         "initial_delay": {"type": "float", "default": 0.5},
-        "max_delay": {"type": "float", "default": 1.0},
+        "max_delay": {"type": "float", "default": 0.5},
     }
 
 

@@ -79,14 +79,15 @@ options:
     description:
       - Seconds from the start of the first probe to the start of the second; the delay doubles after each failed
         probe. A probe that takes longer than the delay is followed by the next one at once.
-      - The defaults (0.5 doubling to 1) notice a server that became ready within about a second, with at most
-        two probes a second. Raise O(max_delay) to probe a slow-starting server less often.
+      - The defaults (0.5, and O(max_delay) 0.5) probe every half second, start to start: a server that became
+        ready is noticed a quarter of a second later on average, plus the one probe that finds it healthy; never more
+        than two probes a second. Raise O(max_delay) to probe a slow-starting server less often.
     type: float
     default: 0.5
   max_delay:
     description: Upper bound of the delay between the starts of two probes, in seconds.
     type: float
-    default: 1.0
+    default: 0.5
 """
 
 EXAMPLES = r"""

@@ -144,9 +144,9 @@ def test_delay_runs_from_probe_start_to_probe_start():
     assert clock.sleeps == [0.75]
 
 
-def test_defaults_probe_at_most_twice_a_second_and_within_a_second():
+def test_defaults_probe_every_half_second_and_no_more_often():
     spec = nh.health_argument_spec()
-    assert spec["initial_delay"]["default"] == 0.5 and spec["max_delay"]["default"] == 1.0
+    assert spec["initial_delay"]["default"] == 0.5 and spec["max_delay"]["default"] == 0.5
 
 
 def test_auth_failure_is_not_retried():
