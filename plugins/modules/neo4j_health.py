@@ -79,7 +79,7 @@ options:
     description:
       - Seconds from the start of the first probe to the start of the second; the delay doubles after each failed
         probe. A probe that takes longer than the delay is followed by the next one at once.
-      - The defaults (0.5, and O(max_delay) 0.5) probe every half second, start to start: a server that became
+      - The defaults (0.5, and O(max_delay) 0.5) probe every half second, start to start. A server that became
         ready is noticed a quarter of a second later on average, plus the one probe that finds it healthy; never more
         than two probes a second. Raise O(max_delay) to probe a slow-starting server less often.
     type: float
