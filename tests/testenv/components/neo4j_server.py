@@ -160,8 +160,8 @@ class Neo4jInstance:
         link = home / "lib"
         if link.is_symlink() or link.exists():
             link.unlink()
-        # token_urlsafe may start with "-", which neo4j-admin set-initial-password takes for an option (a CI flake).
         link.symlink_to(lib, target_is_directory=True)
+        # token_urlsafe may start with "-", which neo4j-admin set-initial-password takes for an option (a CI flake).
         info = {"bolt_port": free_port(), "http_port": free_port(), "version": NEO4J_VERSION,
                 "password": password or "n" + secrets.token_urlsafe(18), "java_home": java_home(),
                 "extra_conf": extra_conf or {}}
