@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -266,6 +267,7 @@ def ansible_env(env: dict | None = None, extra: dict | None = None) -> dict:
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        "PYTHONFAULTHANDLER": "1",  # a hung run's processes print their stacks on SIGABRT (RunningPlaybook.wait)
         "PATH": f"{Path(sys.executable).parent}:{merged.get('PATH', '')}",
     })
     merged.update(extra or {})
@@ -285,9 +287,7 @@ class RunningPlaybook:
         try:
             out, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-            raise
+            raise PlaybookTimeout(timeout, *self._dump_and_kill()) from None
         finally:
             self._workdir.cleanup()
         wall = time.perf_counter() - self._started
@@ -298,6 +298,48 @@ class RunningPlaybook:
             except ValueError:
                 data = None
         return PlaybookResult(subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err), data, wall)
+
+    def _dump_and_kill(self) -> tuple[str, str]:
+        """A hung run: the module processes (the leaves of the process tree) get SIGABRT and print every thread's
+        stack (PYTHONFAULTHANDLER); ansible-playbook reports that as the task's failure (module_stderr) and usually
+        ends by itself; if not, it gets the same, then SIGKILL. Returns the output, stacks included."""
+        for pid in _descendants(self.proc.pid, leaves_only=True):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGABRT)
+        try:
+            return self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        for pid in [*_descendants(self.proc.pid), self.proc.pid]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGABRT)
+        time.sleep(3)
+        self.proc.kill()
+        return self.proc.communicate()
+
+
+class PlaybookTimeout(AssertionError):
+    """ansible-playbook outlived its timeout; the message ends with its output and the stacks of its processes."""
+
+    def __init__(self, timeout: float, out: str, err: str):
+        super().__init__(f"ansible-playbook still ran after {timeout:.0f}s; its module processes got SIGABRT and "
+                         f"printed their stacks (PYTHONFAULTHANDLER, in the task's module_stderr)\n"
+                         f"--- stdout (tail) ---\n{out[-20000:]}\n--- stderr (tail) ---\n{err[-6000:]}")
+
+
+def _descendants(pid: int, leaves_only: bool = False) -> list:
+    """The process ids below pid (from /proc); only those without children of their own with leaves_only."""
+    children: dict = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return [p for p in found if p not in children] if leaves_only else found
 
 
 def start_playbook(playbook, env: dict | None = None, inventory: str | None = None, extra_vars: dict | None = None,

@@ -12,16 +12,9 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.k8s_object import field as _get
+
 RESOURCE_KINDS = ("statefulsets", "pods", "pvcs", "services", "nodes", "endpoint_slices")
-
-
-def _get(obj, *path, default=None):
-    """obj[path[0]][path[1]]..., or default where a step is missing or null (the API omits empty fields)."""
-    for key in path:
-        if not isinstance(obj, dict) or obj.get(key) is None:
-            return default
-        obj = obj[key]
-    return obj
 
 
 def _selector_text(labels: dict) -> str:

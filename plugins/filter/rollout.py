@@ -12,17 +12,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.neo4j_azure.aks.plugins.module_utils.k8s_object import field as _get
+
 # Waiting reasons no amount of waiting fixes without a change (kubelet's names).
 FAILED_WAITING = ("CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "ErrImagePull",
                   "ImagePullBackOff", "InvalidImageName", "RunContainerError", "ErrImageNeverPull")
-
-
-def _get(obj, *path, default=None):
-    for key in path:
-        if not isinstance(obj, dict) or obj.get(key) is None:
-            return default
-        obj = obj[key]
-    return obj
 
 
 def _one(statefulset):
