@@ -53,6 +53,11 @@ def test_secretproviderclass_applies_against_the_real_crd(env):
     neo4j = pod["containers"][0]
     assert {"name": "NEO4J_AUTH_PATH", "value": "/config/neo4j-auth/NEO4J_AUTH"} in neo4j["env"]
     assert pod["initContainers"][-1]["name"] == "auth-from-keyvault"
+    # The readiness probe asks with the driver's live mount first (refreshed after a rotation), then the copy made
+    # at the pod's start: a rotation does not take the pod off the Service.
+    assert {"name": "keyvault", "mountPath": "/keyvault", "readOnly": True} in neo4j["volumeMounts"]
+    probe = neo4j["readinessProbe"]["exec"]["command"][2]
+    assert probe.index("/keyvault/NEO4J_PASSWORD") < probe.index("/config/neo4j-auth/NEO4J_AUTH")
 
     crd = kubectl(env, "get", "crd", "secretproviderclasses.secrets-store.csi.x-k8s.io", "-o", "json")
     assert json.loads(crd.stdout)["spec"]["group"] == "secrets-store.csi.x-k8s.io"

@@ -192,26 +192,56 @@ spec:
             periodSeconds: {{ .Values.probes.startup.periodSeconds }}
             failureThreshold: {{ .Values.probes.startup.failureThreshold }}
           # Ready only when Neo4j serves its databases (not when 7687 opens, neo4j/helm-charts#337): every
-          # database Neo4j is asked to run must be online. Asked over the HTTP API on loopback with the
-          # password of the mounted auth Secret; bash /dev/tcp, no tool beyond the image's bash.
+          # database Neo4j is asked to run must be online. Asked over the HTTP API on loopback; bash /dev/tcp, no
+          # tool beyond the image's bash and coreutils. The password is the pod's own copy: the mounted Secret
+          # (kubelet refreshes it a minute or so after a change) or, with Key Vault, the driver's mount (refreshed
+          # by its rotation poll) and the copy made at the pod's start. During a rotation Neo4j may already have
+          # the new password while the copy has the old one (or the other way round): a password Neo4j refuses
+          # (HTTP 401) is not asked again for 10 minutes, since every refusal counts towards locking the user out
+          # (dbms.security.auth_max_failed_attempts) for the clients too; and with no password left to ask, a Neo4j
+          # that answers HTTP keeps the pod Ready: a stale copy must not take the database off the Service.
           readinessProbe:
             exec:
               command:
                 - /bin/bash
                 - -c
                 - |
-                  IFS=/ read -r user pass _ < /config/neo4j-auth/NEO4J_AUTH
                   q='SHOW DATABASES YIELD name, currentStatus, requestedStatus, statusMessage WHERE requestedStatus = \"online\" AND currentStatus <> \"online\" RETURN name, currentStatus, statusMessage'
                   body="{\"statements\":[{\"statement\":\"$q\"}]}"
-                  exec 3<>/dev/tcp/127.0.0.1/7474 || { echo "Neo4j HTTP (7474 on loopback) is not listening"; exit 1; }
-                  printf 'POST /db/system/tx/commit HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
-                    "$(printf '%s:%s' "$user" "$pass" | base64 -w0)" "${#body}" "$body" >&3
-                  resp=$(timeout 8 cat <&3)
-                  [ -n "$resp" ] || { echo "Neo4j's HTTP API gave no answer within 8s"; exit 1; }
-                  case "$resp" in
-                    *'"data":[]'*'"errors":[]'*) exit 0 ;;
-                  esac
-                  echo "Neo4j does not serve all its databases: ${resp##*$'\r\n\r\n'}" | head -c 600
+                  ask() {
+                    exec 3<>/dev/tcp/127.0.0.1/7474 || { echo "Neo4j HTTP (7474 on loopback) is not listening"; exit 1; }
+                    if [ -n "$1" ]; then
+                      printf 'POST /db/system/tx/commit HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+                        "$(printf '%s' "$1" | base64 -w0)" "${#body}" "$body" >&3
+                    else
+                      printf 'GET / HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\nConnection: close\r\n\r\n' >&3
+                    fi
+                    resp=$(timeout 8 cat <&3)
+                    exec 3<&-
+                    [ -n "$resp" ] || { echo "Neo4j's HTTP API gave no answer within 8s"; exit 1; }
+                  }
+                  refused=/var/lib/neo4j/run/readiness-refused
+                  mkdir -p "$refused"
+                  creds=()
+                  {{- if .Values.auth.keyVault.enabled }}
+                  [ -r /keyvault/NEO4J_PASSWORD ] && creds+=("neo4j:$(cat /keyvault/NEO4J_PASSWORD)")
+                  {{- end }}
+                  auth=$(cat /config/neo4j-auth/NEO4J_AUTH) && creds+=("${auth%%/*}:${auth#*/}")
+                  for cred in "${creds[@]}"; do
+                    mark="$refused/$(printf '%s' "$cred" | sha256sum | cut -c1-64)"
+                    [ -n "$(find "$mark" -mmin -10 2>/dev/null)" ] && continue
+                    ask "$cred"
+                    case "$resp" in
+                      'HTTP/1.1 401'*) : > "$mark"; continue ;;
+                      'HTTP/1.1 429'*) continue ;;
+                      *'"data":[]'*'"errors":[]'*) exit 0 ;;
+                    esac
+                    echo "Neo4j does not serve all its databases: ${resp##*$'\r\n\r\n'}" | head -c 600
+                    exit 1
+                  done
+                  ask ""
+                  case "$resp" in 'HTTP/1.1 200'*) exit 0 ;; esac
+                  echo "Neo4j's HTTP API answers ${resp%%$'\r'*}" | head -c 600
                   exit 1
             timeoutSeconds: 10
             periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
@@ -248,6 +278,10 @@ spec:
             - {name: run, mountPath: /var/lib/neo4j/run}
             - {name: tmp, mountPath: /tmp}
             - {name: auth, mountPath: /config/neo4j-auth, readOnly: true}
+            {{- if .Values.auth.keyVault.enabled }}
+            # The readiness probe's live copy of the password (the driver refreshes it when Key Vault's changes).
+            - {name: keyvault, mountPath: /keyvault, readOnly: true}
+            {{- end }}
       volumes:
         - {name: conf, emptyDir: {}}
         - {name: certificates, emptyDir: {medium: Memory, sizeLimit: 16Mi}}
