@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test environment's binaries from the Go module proxy, once per version, into a cache
 # outside the repository: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
-# kwok, kwokctl, helm 3, kubelogin, kubelet and promtool (Prometheus' rule checker). (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
+# kwok, kwokctl, helm 3, kubelogin, kubelet, promtool (Prometheus' rule checker) and CoreDNS (the real node's
+# cluster DNS). (helm-diff: see tests/testenv/helm-diff-plugin/plugin.yaml.) A warm cache makes this a no-op.
 #
 # Usage: tests/testenv/build-binaries.sh [component ...]   (default: all)
 # Prints the bin directory on its last line.
@@ -14,6 +15,7 @@ HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 KUBELOGIN_VERSION="${KUBELOGIN_VERSION:-v0.2.22}"
 # Prometheus 3.x publishes its Go module as v0.3MM.P for release 3.MM.P (v0.316.0 is Prometheus 3.16.0).
 PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-v0.316.0}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
 CACHE="${NEO4J_AKS_CACHE:-$HOME/.cache/neo4j-azure-aks}"
 BIN="$CACHE/bin"
 
@@ -167,8 +169,44 @@ build_promtool() {
   publish "$out" promtool
 }
 
+# CoreDNS with the plugins of an AKS cluster's Corefile that the real node uses (kubernetes, forward, cache, errors,
+# log, bind): a main of our own importing them, as CoreDNS documents for custom builds; the full plugin set would pull
+# every cloud SDK. 2 min cold on 2 cores.
+build_coredns() {
+  local out="$CACHE/coredns-$COREDNS_VERSION" mod="$CACHE/src/coredns-$COREDNS_VERSION"
+  if [ -x "$out/coredns" ]; then publish "$out" coredns; return; fi
+  log "building CoreDNS $COREDNS_VERSION"
+  rm -rf "$mod"; mkdir -p "$mod" "$out"; cd "$mod"
+  cat > main.go <<'GO'
+package main
+
+import (
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/forward"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/log"
+)
+
+// The order plugins run in, as in CoreDNS's plugin.cfg.
+func init() { dnsserver.Directives = []string{"bind", "errors", "log", "cache", "kubernetes", "forward"} }
+
+func main() { coremain.Run() }
+GO
+  go mod init local/coredns-build >/dev/null 2>&1
+  go mod edit -go="$(go env GOVERSION | sed 's/^go//')" -require="github.com/coredns/coredns@$COREDNS_VERSION"
+  gorun go mod tidy
+  gorun go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+    -o "$out/coredns" .
+  publish "$out" coredns
+}
+
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin kubelet promtool)
+[ ${#components[@]} -gt 0 ] || components=(kwok helm etcd kubernetes kubelogin kubelet promtool coredns)
 for current in "${components[@]}"; do
   trap 'die "building $current failed (see the go output above); check that the Go module proxy is reachable (go env GOPROXY) and run make binaries again"' ERR
   "build_$current"

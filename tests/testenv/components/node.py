@@ -9,6 +9,13 @@ carry the same pool labels, so a release meant for the real node tolerates that 
 ``kubernetes.io/hostname: <TESTENV_REAL_NODE>`` to its nodeSelector (TESTENV_REAL_NODE_VALUES holds those values).
 kwok manages only nodes annotated ``kwok.x-k8s.io/node=fake`` (components/kube.py), so this node is the kubelet's.
 
+Cluster DNS: CoreDNS (built from the Go module proxy, tests/testenv/build-binaries.sh) serves the node's pods on
+<host address>:53 with the Corefile of an AKS cluster (kubernetes plugin for cluster.local and the reverse zones,
+the rest forwarded to the host's resolver); kubelet's clusterDNS points there and its clusterDomain is cluster.local.
+Without it every lookup a pod makes waits for the host's resolver, which pods cannot reach: each Neo4j start lost
+20 s to two such timeouts (the advertised address). When CoreDNS cannot be built the node still starts, the reason
+is logged and TESTENV_CLUSTER_DNS_UNAVAILABLE names it.
+
 Storage: PVCs of the StorageClass ``unprovisioned-local-neo4j`` (the name kwok's simulated provisioner skips) that the
 scheduler placed on this node get a ``local`` PersistentVolume under <state>/node/volumes, owned 7474:7474, with the
 class's reclaimPolicy (the neo4j role's class is Retain).
@@ -23,7 +30,7 @@ What `up` changes on the host, and what `down` restores:
   * a bridge ``n4j<hash>`` with a 10.<x>.<y>.0/24 pod network (no masquerading, no portmap: no iptables rules);
     kubelet's own chains (KUBE-FIREWALL with its INPUT/OUTPUT jumps, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT)
     are removed when no kubelet is left;
-  * processes (containerd, its shims, kubelet, the provisioner), mounts (volumes, rootfs overlays, netns) and
+  * processes (containerd, its shims, kubelet, the provisioner, CoreDNS), mounts (volumes, rootfs overlays, netns) and
     network namespaces all live under <state>/node; `down` stops and unmounts every one of them.
 kubelet's API (port picked free, on the host's address) allows anonymous access: kwokctl's apiserver has no kubelet
 client certificate, and port-forward/logs/exec go through it. Set TESTENV_REAL_NODE=0 to skip the node.
@@ -35,6 +42,8 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -132,6 +141,21 @@ def _procs_mentioning(text: str) -> list[int]:
     return pids
 
 
+def _dns_answers(server: str, name: str) -> bool:
+    """True when the DNS server at <server>:53 answers an A query for name with NOERROR and an address."""
+    query = struct.pack(">HHHHHH", 0x4e34, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
+    query += struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(1)
+        try:
+            sock.sendto(query, (server, 53))
+            reply = sock.recv(512)
+        except OSError:
+            return False
+    return len(reply) > 12 and reply[:2] == query[:2] and reply[3] & 0x0F == 0 and reply[7] > 0
+
+
 class Node(Component):
     name = "node"
 
@@ -139,6 +163,7 @@ class Node(Component):
         self.images: dict = {}
         self.azcli_error = None
         self.build_error: str | None = None
+        self.dns_error: str | None = None
 
     # --- paths --------------------------------------------------------------------------------------------------
     def _dir(self, ctx: Context) -> Path:
@@ -173,6 +198,13 @@ class Node(Component):
         if not (ctx.bin_dir / "kubelet").exists():
             ctx.log("node: building kubelet (cold: about 5-10 min; cached afterwards)")
             self._script(ctx, ["bash", ctx.repo / "tests/testenv/build-binaries.sh", "kubelet"], "build kubelet")
+        self.dns_error = None
+        if not (ctx.bin_dir / "coredns").exists():
+            ctx.log("node: building CoreDNS (cold: about 2 min; cached afterwards)")
+            try:
+                self._script(ctx, ["bash", ctx.repo / "tests/testenv/build-binaries.sh", "coredns"], "build CoreDNS")
+            except TestEnvError as err:
+                self.dns_error = str(err)
         build_lib(ctx.cache_dir, log=ctx.log)
         out = self._script(ctx, ["bash", NODE_DIR / "build-images.sh", "pause", "neo4j"], "build the node images")
         self.images = dict(line.split(" ", 1) for line in out.strip().splitlines() if " " in line)
@@ -260,7 +292,13 @@ class Node(Component):
         node_ip = _host_ip()
         kubelet_port, healthz_port = free_port(), free_port()
         self._write_cni(ctx)
-        config = self._write_kubelet_config(ctx, cgroup_root, node_ip, kubelet_port, healthz_port)
+        dns_pid = None
+        if self.dns_error:
+            ctx.log(f"node: NO CLUSTER DNS (every lookup in a pod waits for a timeout): {self.dns_error}")
+        else:
+            dns_pid = self._start_dns(ctx, node_ip, kubeconfig)
+        config = self._write_kubelet_config(ctx, cgroup_root, node_ip, kubelet_port, healthz_port,
+                                            dns=dns_pid is not None)
         log = base / "kubelet.log"
         kubelet_pid = spawn([ctx.bin_dir / "kubelet", "--config", config, "--kubeconfig", kubeconfig,
                              "--root-dir", base / "kubelet", "--hostname-override", NODE_NAME,
@@ -275,12 +313,15 @@ class Node(Component):
         prov_pid = spawn([sys.executable, NODE_DIR / "local_provisioner.py", "--kubeconfig", kubeconfig,
                           "--node", NODE_NAME, "--storage-class", STORAGE_CLASS, "--root", base / "volumes"], prov_log)
         return {
-            "pids": [containerd_pid, kubelet_pid, prov_pid], "node": NODE_NAME, "bridge": self._bridge(ctx),
+            "pids": [containerd_pid, kubelet_pid, prov_pid] + ([dns_pid] if dns_pid else []), "node": NODE_NAME,
+            "bridge": self._bridge(ctx),
             "subnet": self._subnet(ctx), "cgroup_root": cgroup_root, "kubelet_port": kubelet_port,
             "env": {"TESTENV_REAL_NODE": NODE_NAME, "TESTENV_REAL_NODE_STORAGE_CLASS": STORAGE_CLASS,
                     "TESTENV_REAL_NODE_IMAGE": NODE_IMAGE, "TESTENV_REAL_NODE_VALUES": json.dumps(real_node_values()),
                     "TESTENV_REAL_NODE_AZCLI_IMAGE": next((i for i in self.images if "/azure-cli-fixture:" in i), ""),
                     "TESTENV_REAL_NODE_AZCLI_UNAVAILABLE": self.azcli_error or "",
+                    "TESTENV_CLUSTER_DNS": f"{node_ip}:53" if dns_pid else "",
+                    "TESTENV_CLUSTER_DNS_UNAVAILABLE": self.dns_error or "",
                     "TESTENV_REAL_NODE_CONTAINERD": str(self._sock(ctx))},
         }
 
@@ -337,6 +378,29 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         except TestEnvError:
             return False
 
+    def _start_dns(self, ctx: Context, node_ip: str, kubeconfig: str) -> int:
+        """CoreDNS on <node_ip>:53 with an AKS cluster's Corefile; returns its pid once it answers."""
+        base = self._dir(ctx) / "coredns"
+        base.mkdir(parents=True, exist_ok=True)
+        corefile = base / "Corefile"
+        corefile.write_text(f""".:53 {{
+    bind {node_ip}
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }}
+    forward . /etc/resolv.conf
+    cache 30
+}}
+""")
+        log = self._dir(ctx) / "coredns.log"
+        pid = spawn([ctx.bin_dir / "coredns", "-conf", corefile], log, cwd=base)
+        wait_until(lambda: _dns_answers(node_ip, "kubernetes.default.svc.cluster.local"), 60,
+                   f"node: CoreDNS does not answer on {node_ip}:53", log, pid)
+        return pid
+
     def _write_cni(self, ctx: Context) -> None:
         net_d = self._dir(ctx) / "cni" / "net.d"
         net_d.mkdir(parents=True, exist_ok=True)
@@ -351,7 +415,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         }
         (net_d / "10-testenv.conflist").write_text(json.dumps(conf, indent=1))
 
-    def _write_kubelet_config(self, ctx: Context, cgroup_root: str, node_ip: str, port: int, healthz: int) -> Path:
+    def _write_kubelet_config(self, ctx: Context, cgroup_root: str, node_ip: str, port: int, healthz: int,
+                              dns: bool) -> Path:
         base = self._dir(ctx)
         config = {
             "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
@@ -374,6 +439,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             "syncFrequency": "10s",
             "fileCheckFrequency": "0s",
             "resolvConf": "/etc/resolv.conf",
+            "clusterDomain": "cluster.local",
+            "clusterDNS": [node_ip] if dns else [],
             "shutdownGracePeriod": "0s",
             "containerLogMaxSize": "10Mi",
         }
