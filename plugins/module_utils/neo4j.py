@@ -239,9 +239,12 @@ class Neo4jClient:
         return map_error(err, self.uri, self.user, database)
 
     def server_info(self):
-        """Connect (authenticating) and return the driver's ServerInfo."""
+        """Connect (authenticating) and return the driver's ServerInfo.
+
+        get_server_info() opens and authenticates a connection itself: verify_connectivity() before it would do the
+        same again (two logins per probe).
+        """
         try:
-            self.driver.verify_connectivity()
             return self.driver.get_server_info()
         except Exception as err:  # pylint: disable=broad-except
             raise self.error(err) from err
