@@ -293,10 +293,13 @@ class Node(Component):
         kubelet_port, healthz_port = free_port(), free_port()
         self._write_cni(ctx)
         dns_pid = None
+        if not self.dns_error:
+            try:
+                dns_pid = self._start_dns(ctx, node_ip, kubeconfig)
+            except TestEnvError as err:  # e.g. port 53 of this address taken by another environment's CoreDNS
+                self.dns_error = str(err)
         if self.dns_error:
             ctx.log(f"node: NO CLUSTER DNS (every lookup in a pod waits for a timeout): {self.dns_error}")
-        else:
-            dns_pid = self._start_dns(ctx, node_ip, kubeconfig)
         config = self._write_kubelet_config(ctx, cgroup_root, node_ip, kubelet_port, healthz_port,
                                             dns=dns_pid is not None)
         log = base / "kubelet.log"
@@ -397,8 +400,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 """)
         log = self._dir(ctx) / "coredns.log"
         pid = spawn([ctx.bin_dir / "coredns", "-conf", corefile], log, cwd=base)
-        wait_until(lambda: _dns_answers(node_ip, "kubernetes.default.svc.cluster.local"), 60,
-                   f"node: CoreDNS does not answer on {node_ip}:53", log, pid)
+        try:
+            wait_until(lambda: _dns_answers(node_ip, "kubernetes.default.svc.cluster.local"), 60,
+                       f"node: CoreDNS does not answer on {node_ip}:53", log, pid)
+        except TestEnvError:
+            kill_group(pid, timeout=5)
+            raise
         return pid
 
     def _write_cni(self, ctx: Context) -> None:
