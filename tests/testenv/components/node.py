@@ -13,8 +13,8 @@ Cluster DNS: CoreDNS (built from the Go module proxy, tests/testenv/build-binari
 <host address>:53 with the Corefile of an AKS cluster (kubernetes plugin for cluster.local and the reverse zones,
 the rest forwarded to the host's resolver); kubelet's clusterDNS points there and its clusterDomain is cluster.local.
 Without it every lookup a pod makes waits for the host's resolver, which pods cannot reach: each Neo4j start lost
-20 s to two such timeouts (the advertised address). When CoreDNS cannot be built the node still starts, the reason
-is logged and TESTENV_CLUSTER_DNS_UNAVAILABLE names it.
+20 s to two such timeouts (the advertised address). When CoreDNS cannot be built or does not answer (port 53 of
+the address taken) the node still starts without it, the reason is logged and TESTENV_CLUSTER_DNS_UNAVAILABLE names it.
 
 Storage: PVCs of the StorageClass ``unprovisioned-local-neo4j`` (the name kwok's simulated provisioner skips) that the
 scheduler placed on this node get a ``local`` PersistentVolume under <state>/node/volumes, owned 7474:7474, with the
