@@ -56,3 +56,9 @@ class BlobRecorder(RecordingProxy):
             kind = kind_of(method, path)
             out[kind] = out.get(kind, 0) + 1
         return out
+
+    def server_seconds(self, since: int = 0) -> float:
+        """The seconds Azurite took to answer the requests since a mark, summed (what a client sending them one after
+        the other spends waiting on the server)."""
+        with self._lock:
+            return sum(s for s in self.upstream_seconds[since:] if s is not None)

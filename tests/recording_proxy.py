@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Hop-by-hop headers are the proxy's own business (RFC 9110 section 7.6.1).
@@ -26,6 +27,7 @@ class RecordingProxy:
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None):
         self._host, self._port, self._tls = host, port, tls
         self.log: list = []
+        self.upstream_seconds: list = []  # per log entry: how long the upstream took to answer (None on arrival)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -43,9 +45,10 @@ class RecordingProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _append(self, method: str, path: str, status: int | None) -> None:
+    def _append(self, method: str, path: str, status: int | None, seconds: float | None = None) -> None:
         with self._lock:
             self.log.append(self.record(method, path, status))
+            self.upstream_seconds.append(seconds)
 
     def _upstream(self) -> http.client.HTTPConnection:
         if self._tls is not None:
@@ -69,6 +72,7 @@ class RecordingProxy:
                 body = self.rfile.read(length) if length else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
                 upstream = proxy._upstream()
+                sent = time.perf_counter()
                 try:
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     resp = upstream.getresponse()
@@ -76,7 +80,7 @@ class RecordingProxy:
                 finally:
                     upstream.close()
                 if not proxy.RECORD_ON_ARRIVAL:
-                    proxy._append(self.command, self.path, resp.status)
+                    proxy._append(self.command, self.path, resp.status, time.perf_counter() - sent)
                 self.send_response(resp.status, resp.reason)
                 head = self.command == "HEAD"  # no body: its Content-Length is the resource's, passed on as is
                 for key, value in resp.getheaders():

@@ -34,6 +34,23 @@ def bare_return_one_process(uri: str, password: str) -> float:
     return time.perf_counter() - started
 
 
+def health_answer(uri: str, password: str) -> float:
+    """When the server first answers the health question: a bare driver asks what a probe asks on a fresh server
+    (dbms.components, then SHOW DATABASES on system) until every database is online; returns that answer's time.
+
+    On a Neo4j that has just started, the first SHOW DATABASES costs about 2 s server-side whoever sends it (a
+    second one 0.02 s), so no client can know the databases' states sooner than this."""
+    import neo4j  # pylint: disable=import-outside-toplevel
+    with neo4j.GraphDatabase.driver(uri, auth=("neo4j", password), connection_timeout=5) as driver:
+        while True:
+            driver.execute_query("CALL dbms.components() YIELD name RETURN name", database_="system")
+            rows, _summary, _keys = driver.execute_query("SHOW DATABASES YIELD name, currentStatus",
+                                                         database_="system")
+            if rows and all(row["currentStatus"] == "online" for row in rows):
+                return time.time()
+            time.sleep(0.1)
+
+
 def one_check(bench: Bench) -> dict:
     """One check on the shared server (read-only): the module's task time vs a bare driver RETURN 1."""
     env, samples = bench.env, []
@@ -65,9 +82,12 @@ def detection(bench: Bench) -> dict:
             time.sleep(3)  # the module is probing an unreachable server by now
             inst.start()  # returns once a RETURN 1 succeeds on the default database (polled every 0.25 s)
             reachable = time.time()
+            answered = health_answer(inst.uri, inst.password)
             task = waiting.wait(timeout=400).require_ok("health wait").timed_task(HEALTH_TASK)
             probes = task.result.get("attempts") or 0
             samples.append({"detection_delay_s": task.end - reachable,
+                            "detection_after_answer_s": task.end - answered,
+                            "answer_floor_s": answered - reachable,
                             "server_start_to_ready_s": reachable - (task.end - task.seconds),
                             "probes": probes,
                             # mean time between probe starts: the module's elapsed_s runs from its first probe's start
@@ -101,6 +121,11 @@ def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argum
                   "0.5 s apart) succeeds", fmt(det["detection_delay_s"], digits=2)],
                  ["(task start to server ready: how long the module had been waiting)",
                   fmt(det["server_start_to_ready_s"], digits=2)]]
+        if "detection_after_answer_s" in det:
+            rows += [["server answers RETURN 1 -> it first answers SHOW DATABASES all online (a bare driver asking "
+                      "the probe's questions: the server's own first-query floor)", fmt(det["answer_floor_s"], digits=2)],
+                     ["**detection delay: server answers SHOW DATABASES all online -> neo4j_health succeeds** "
+                      "(target 4)", fmt(det["detection_after_answer_s"], digits=2)]]
         if "probes" in det:
             rows += [["probes sent while waiting (count, not seconds)", fmt(det["probes"])]]
         if "probe_interval_s" in det:
@@ -121,6 +146,9 @@ def panels(results: dict) -> list:
 METHOD = """\
 - Health: "one check" runs neo4j_health (no write probe) on the shared server; detection delay uses a
   private server: the module starts waiting, then the server is started; "reachable" is when the server first
-  answers RETURN 1 (polled every 0.25 s) and the delay ends at the end of the module's task."""
+  answers RETURN 1 (polled every 0.25 s) and the delay ends at the end of the module's task. "Answers the health
+  question" is when a bare driver, asking what a probe asks (dbms.components, SHOW DATABASES) from the moment RETURN 1
+  succeeds, first sees every database online: on a Neo4j that has just started the first SHOW DATABASES costs about
+  2 s server-side whoever sends it, so that is the earliest any client can know. Target 4 is judged from there."""
 
 SECTION = Section(name="health", needs=("neo4j",), measure=measure, markdown=markdown, panels=panels, method=METHOD)

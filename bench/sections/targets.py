@@ -55,15 +55,26 @@ def site_vs_parts(results: dict) -> tuple:
 
 
 def health_detection(results: dict) -> tuple:
-    delay = _median(results, "health", "detection", "detection_delay_s")
+    """Judged from the moment the server first answers the health question (SHOW DATABASES all online), which on a
+    just-started Neo4j comes about 2 s after its first RETURN 1 whoever asks; the delay from RETURN 1 is shown too."""
+    raw = _median(results, "health", "detection", "detection_delay_s")
+    delay = _median(results, "health", "detection", "detection_after_answer_s")
+    floor = _median(results, "health", "detection", "answer_floor_s")
     probes = _median(results, "health", "detection", "probes")
     interval = _median(results, "health", "detection", "probe_interval_s")
-    if delay is None:
+    if raw is None:
         return NOT_RUN, None
-    text = f"detection delay {delay:.2f} s (median; target <= 1 s), {probes:g} probes"
+    if delay is None:  # an older results file: only the delay from RETURN 1
+        text, judged = f"detection delay {raw:.2f} s from RETURN 1 (median; target <= 1 s)", raw
+    else:
+        text = (f"detection delay {delay:.2f} s from the server answering SHOW DATABASES all online (median; target "
+                f"<= 1 s); from its first RETURN 1 {raw:.2f} s, of which {floor:.2f} s is the server's own first "
+                "SHOW DATABASES")
+        judged = delay
+    text += f"; {probes:g} probes"
     if interval is not None:
         text += f", {interval:.2f} s between probe starts on average (target >= 0.5 s)"
-    return text, delay <= 1.0 and (interval is None or interval >= 0.5)
+    return text, judged <= 1.0 and (interval is None or interval >= 0.5)
 
 
 def growth(results: dict) -> tuple:

@@ -86,8 +86,9 @@ def test_standalone(helm):
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["fsGroup"] == 7474
     assert neo4j["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["automountServiceAccountToken"] is False
-    for probe in ("startupProbe", "livenessProbe"):
-        assert neo4j[probe]["tcpSocket"]["port"] == "tcp-bolt"
+    assert neo4j["livenessProbe"]["tcpSocket"]["port"] == "tcp-bolt"
+    # Started = the HTTP API answers on loopback (opened after Bolt; the readiness probe asks there).
+    assert neo4j["startupProbe"]["exec"]["command"] == ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7474"]
     # Ready only when every database Neo4j is asked to run is online (not when 7687 opens).
     readiness = neo4j["readinessProbe"]["exec"]["command"]
     assert readiness[:2] == ["/bin/bash", "-c"] and "SHOW DATABASES" in readiness[2]
