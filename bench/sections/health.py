@@ -71,30 +71,44 @@ def one_check(bench: Bench) -> dict:
 
 
 def detection(bench: Bench) -> dict:
-    """The module waits (default backoff) on a private server that is started meanwhile."""
+    """The module waits (default backoff) on a private server that is started meanwhile. Each repetition has two
+    trials: unobserved (only the module asks once RETURN 1 answers) and observed (a bare driver also asks the
+    probe's questions from then on, to time when the server can first tell anyone its databases are online)."""
     inst = Neo4jInstance.create(bench.tmp / "neo4j")
     samples = []
+
+    def trial(observe: bool) -> dict:
+        inst.stop()
+        waiting = start_playbook(PLAYBOOKS / "health.yml", env=bench.env, extra_vars={
+            "bench_neo4j_uri": inst.uri, "bench_neo4j_password": inst.password, "bench_wait": True})
+        time.sleep(3)  # the module is probing an unreachable server by now
+        inst.start()  # returns once a RETURN 1 succeeds on the default database (polled every 0.25 s)
+        reachable = time.time()
+        answered = health_answer(inst.uri, inst.password) if observe else None
+        task = waiting.wait(timeout=400).require_ok("health wait").timed_task(HEALTH_TASK)
+        probes = task.result.get("attempts") or 0
+        out = {"delay_s": task.end - reachable, "server_start_to_ready_s": reachable - (task.end - task.seconds),
+               "probes": probes,
+               # mean time between probe starts: the module's elapsed_s runs from its first probe's start to its
+               # last probe's end
+               "probe_interval_s": (task.result.get("elapsed_s") or 0) / (probes - 1) if probes > 1 else None}
+        if answered is not None:
+            out.update(after_answer_s=task.end - answered, floor_s=answered - reachable)
+        return out
+
     try:
         for rep in range(bench.runs):
-            inst.stop()
-            waiting = start_playbook(PLAYBOOKS / "health.yml", env=bench.env, extra_vars={
-                "bench_neo4j_uri": inst.uri, "bench_neo4j_password": inst.password, "bench_wait": True})
-            time.sleep(3)  # the module is probing an unreachable server by now
-            inst.start()  # returns once a RETURN 1 succeeds on the default database (polled every 0.25 s)
-            reachable = time.time()
-            answered = health_answer(inst.uri, inst.password)
-            task = waiting.wait(timeout=400).require_ok("health wait").timed_task(HEALTH_TASK)
-            probes = task.result.get("attempts") or 0
-            samples.append({"detection_delay_s": task.end - reachable,
-                            "detection_after_answer_s": task.end - answered,
-                            "answer_floor_s": answered - reachable,
-                            "server_start_to_ready_s": reachable - (task.end - task.seconds),
-                            "probes": probes,
-                            # mean time between probe starts: the module's elapsed_s runs from its first probe's start
-                            # to its last probe's end
-                            "probe_interval_s": (task.result.get("elapsed_s") or 0) / (probes - 1) if probes > 1
-                            else None})
-            log(f"health detection #{rep + 1}: {samples[-1]['detection_delay_s']:.2f}s")
+            plain, observed = trial(False), trial(True)
+            samples.append({"detection_delay_s": plain["delay_s"],
+                            "server_start_to_ready_s": plain["server_start_to_ready_s"],
+                            "probes": plain["probes"], "probe_interval_s": plain["probe_interval_s"],
+                            "observed_detection_delay_s": observed["delay_s"],
+                            "answer_floor_s": observed["floor_s"],
+                            "detection_after_answer_s": observed["after_answer_s"],
+                            "observed_probes": observed["probes"],
+                            "observed_probe_interval_s": observed["probe_interval_s"]})
+            log(f"health detection #{rep + 1}: unobserved {plain['delay_s']:.2f}s from RETURN 1; observed "
+                f"{observed['delay_s']:.2f}s from RETURN 1, {observed['after_answer_s']:.2f}s from SHOW DATABASES")
     finally:
         inst.stop()
     return summarize(samples)
@@ -118,18 +132,22 @@ def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argum
     if "detection" in health:
         det = health["detection"]
         rows += [["detection delay: server answers RETURN 1 -> neo4j_health (wait, default cadence: probe starts "
-                  "0.5 s apart) succeeds", fmt(det["detection_delay_s"], digits=2)],
+                  "0.5 s apart) succeeds (unobserved trial)", fmt(det["detection_delay_s"], digits=2)],
                  ["(task start to server ready: how long the module had been waiting)",
                   fmt(det["server_start_to_ready_s"], digits=2)]]
         if "detection_after_answer_s" in det:
-            rows += [["server answers RETURN 1 -> it first answers SHOW DATABASES all online (a bare driver asking "
-                      "the probe's questions: the server's own first-query floor)", fmt(det["answer_floor_s"], digits=2)],
-                     ["**detection delay: server answers SHOW DATABASES all online -> neo4j_health succeeds** "
-                      "(target 4)", fmt(det["detection_after_answer_s"], digits=2)]]
+            rows += [["observed trial (a bare driver asks the probe's questions from the first RETURN 1 on): server "
+                      "answers RETURN 1 -> neo4j_health succeeds", fmt(det["observed_detection_delay_s"], digits=2)],
+                     ["observed trial: server answers RETURN 1 -> it first answers SHOW DATABASES with every database "
+                      "online (the server's own first-query floor)", fmt(det["answer_floor_s"], digits=2)],
+                     ["**observed trial: server answers SHOW DATABASES all online -> neo4j_health succeeds** "
+                      "(target 4)", fmt(det["detection_after_answer_s"], digits=2)],
+                     ["observed trial: probes sent while waiting (count) / mean time between probe starts s",
+                      f"{fmt(det['observed_probes'])} / {fmt(det['observed_probe_interval_s'], digits=2)}"]]
         if "probes" in det:
-            rows += [["probes sent while waiting (count, not seconds)", fmt(det["probes"])]]
+            rows += [["unobserved trial: probes sent while waiting (count, not seconds)", fmt(det["probes"])]]
         if "probe_interval_s" in det:
-            rows += [["mean time between probe starts", fmt(det["probe_interval_s"], digits=2)]]
+            rows += [["unobserved trial: mean time between probe starts", fmt(det["probe_interval_s"], digits=2)]]
     return ["## 3. Health", ""] + table(["figure", "seconds"], rows) + [""]
 
 
@@ -146,9 +164,12 @@ def panels(results: dict) -> list:
 METHOD = """\
 - Health: "one check" runs neo4j_health (no write probe) on the shared server; detection delay uses a
   private server: the module starts waiting, then the server is started; "reachable" is when the server first
-  answers RETURN 1 (polled every 0.25 s) and the delay ends at the end of the module's task. "Answers the health
-  question" is when a bare driver, asking what a probe asks (dbms.components, SHOW DATABASES) from the moment RETURN 1
-  succeeds, first sees every database online: on a Neo4j that has just started the first SHOW DATABASES costs about
-  2 s server-side whoever sends it, so that is the earliest any client can know. Target 4 is judged from there."""
+  answers RETURN 1 (polled every 0.25 s) and the delay ends at the end of the module's task. Each repetition
+  has an unobserved trial (only the module asks after that) and an observed one: a bare driver asks what a probe
+  asks (dbms.components, SHOW DATABASES) from the moment RETURN 1 succeeds until it sees every database online,
+  "the server answers the health question". On a Neo4j that has just started the first SHOW DATABASES costs 2-3 s
+  server-side whoever sends it, so that is the earliest any client can know; the observer's queries also load the
+  two cores, so the observed delay from RETURN 1 is longer than the unobserved one. Target 4 is judged on the observed
+  trial's delay from that answer."""
 
 SECTION = Section(name="health", needs=("neo4j",), measure=measure, markdown=markdown, panels=panels, method=METHOD)
