@@ -27,7 +27,7 @@ from pathlib import Path
 
 from measure import BENCH, Bench, load_average, log, machine
 from report import chart, document
-from sections import QUICK, SECTIONS
+from sections import QUICK, RUN_ORDER, SECTIONS
 from testenv_client import bring_up
 
 
@@ -40,8 +40,9 @@ def write_report(results: dict, meta: dict, base: Path) -> str:
     return text
 
 
-def measure_sections(names: list, bench: Bench, meta: dict) -> dict:
-    """Run each section; a failed section is named in meta["errors"] and the others still run."""
+def measure_sections(names: list, bench: Bench, meta: dict, partial: Path | None = None) -> dict:
+    """Run each section; a failed section is named in meta["errors"] and the others still run. After each section
+    the raw results so far go to `partial` (an interrupted run keeps what it measured: `--report-only` renders it)."""
     results: dict = {}
     for name in names:
         log(f"section {name} ({bench.runs} run(s))")
@@ -54,6 +55,8 @@ def measure_sections(names: list, bench: Bench, meta: dict) -> dict:
             meta.setdefault("errors", {})[name] = str(err)[:2000]
         meta.setdefault("section_seconds", {})[name] = round(time.perf_counter() - started, 1)
         meta.setdefault("section_load", {})[name] = load_average()
+        if partial is not None:
+            partial.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     return results
 
 
@@ -71,7 +74,7 @@ def main(argv=None) -> int:
         raw = json.loads(Path(args.report_only).read_text())
         print(write_report(raw["results"], raw["meta"], Path(args.report_only).with_suffix("")))
         return 0
-    names = [s for s in args.sections.split(",") if s] or list(QUICK if args.quick else SECTIONS)
+    names = [s for s in args.sections.split(",") if s] or list(QUICK if args.quick else RUN_ORDER)
     unknown = set(names) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
@@ -85,7 +88,9 @@ def main(argv=None) -> int:
     meta = {"date": date, "runs": args.runs, "quick": args.quick, "sections": names, "machine": machine(),
             "started": datetime.datetime.now().isoformat(timespec="seconds")}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmpdir:
-        results = measure_sections(names, Bench(env, args.runs, Path(tmpdir), args.quick), meta)
+        partial = out / f"{date}.partial.json"
+        results = measure_sections(names, Bench(env, args.runs, Path(tmpdir), args.quick), meta, partial)
+    partial.unlink(missing_ok=True)
     meta["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     meta["load_average_end"] = load_average()
     text = write_report(results, meta, out / date)

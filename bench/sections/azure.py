@@ -82,7 +82,8 @@ def measure_profile(bench: Bench, profile: str, runs: int) -> dict:
         env = {**bench.env, **arm.env}
         for rep in range(runs):
             arm.client.reset(state=True)  # a clean Resource Manager for every repetition
-            timing = set_timing(arm.client, profile, QUICK_TIME_SCALE if bench.quick else AZURE_LIKE_TIME_SCALE)
+            scale = QUICK_TIME_SCALE if bench.quick else AZURE_LIKE_TIME_SCALE
+            timing = set_timing(arm.client, profile, scale)
             for variant, (path, task_name) in VARIANTS.items():
                 rg = f"bench-{re.sub('[^a-z]', '', variant)[:12]}-{rep}"
                 extra = {"bench_resource_group": rg, "infra_template_file": str(REPO / "roles/infra/files/bicep/main.json"),

@@ -146,6 +146,7 @@ def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argum
                       "refuses batches; in-process through the SDK, so without the module's start-up):", ""]
         lines += table(["backups", "delete requests", "seconds", "batch requests the module sent instead"], single)
     grow = ret["_growth"]
+
     def step_text(s):
         text = (f"{s['from']:,} -> {s['to']:,} backups (x{s['size_ratio']:g}): requests x{s['requests_ratio']:.2f}, "
                 f"task time x{s['time_ratio']:.2f}")

@@ -1,4 +1,4 @@
-"""The test environment's own contract: `up` reuses what runs, `down` leaves no process behind.
+"""The test environment's own contract: `up` reuses what runs, `down` (or `down --only`) leaves no process behind.
 
 Runs a second, private environment (its own state dir, so its own kwok cluster name and ports) next to
 the shared one, so the suite's environment is never touched.
@@ -60,6 +60,15 @@ def test_up_reuses_and_down_leaves_nothing(tmp_path, testenv_for):
     assert "already running, reused" in second.stderr
     assert time.monotonic() - started < 30
     assert json.loads(run_testenv(state_dir, "status").stdout)["azurite"]["pids"] == status["azurite"]["pids"]
+
+    # down --only stops that component alone; its variables leave the env file.
+    partial = run_testenv(state_dir, "down", "--only", "azurite")
+    assert partial.returncode == 0, partial.stderr
+    time.sleep(1)
+    assert not any(alive(pid) for pid in status["azurite"]["pids"])
+    between = json.loads(run_testenv(state_dir, "status").stdout)
+    assert between["kube"]["running"] and not between["azurite"]["running"]
+    assert "AZURE_STORAGE_CONNECTION_STRING" not in json.loads((state_dir / "env.json").read_text())
 
     down = run_testenv(state_dir, "down")
     assert down.returncode == 0, down.stderr

@@ -3,7 +3,7 @@
     python tests/testenv/testenv.py up [--only kube,neo4j,azurite,arm]   start what is not running (reuses the rest)
     python tests/testenv/testenv.py status                                 what runs, with ports, as JSON
     python tests/testenv/testenv.py env                                    path of the env file (sh syntax)
-    python tests/testenv/testenv.py down                                   stop everything, leave no process
+    python tests/testenv/testenv.py down [--only azurite]                  stop everything (or those), leave no process
 
 State lives in $TESTENV_STATE_DIR (default: <repo>/.testenv); slow builds are cached in
 $NEO4J_AKS_CACHE (default: ~/.cache/neo4j-azure-aks), keyed by version.
@@ -92,14 +92,16 @@ def up(ctx: Context, only: list[str]) -> dict:
     return state
 
 
-def down(ctx: Context) -> None:
+def down(ctx: Context, only: list[str] | None = None) -> None:
+    """Stop every component, or only the named ones (the others keep running; `up` starts them again)."""
     state = load_state(ctx)
     for name in reversed(list(COMPONENTS)):
-        if name in state:
+        if name in state and (not only or name in only):
             ctx.log(f"{name}: stopping")
             COMPONENTS[name].stop(ctx, state.pop(name))
             save_state(ctx, state)
-    _state_file(ctx).unlink(missing_ok=True)
+    if not only:
+        _state_file(ctx).unlink(missing_ok=True)
 
 
 def status(ctx: Context) -> dict:
@@ -125,7 +127,7 @@ def main(argv=None) -> int:
             up(ctx, only)
             ctx.log(f"environment ready in {time.monotonic() - started:.1f}s; env file: {ctx.state_dir / 'env.sh'}")
         elif args.command == "down":
-            down(ctx)
+            down(ctx, only)
         elif args.command == "status":
             print(json.dumps(status(ctx), indent=2, sort_keys=True))
         else:
