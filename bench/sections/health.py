@@ -34,13 +34,14 @@ def bare_return_one_process(uri: str, password: str) -> float:
     return time.perf_counter() - started
 
 
-def health_answer(uri: str, password: str) -> float:
+def health_answer(uri: str, password: str, timeout: float = 300) -> float:
     """When the server first answers the health question: a bare driver asks what a probe asks on a fresh server
     (dbms.components, then SHOW DATABASES on system) until every database is online; returns that answer's time.
 
     On a Neo4j that has just started, the first SHOW DATABASES costs about 2 s server-side whoever sends it (a
     second one 0.02 s), so no client can know the databases' states sooner than this."""
     import neo4j  # pylint: disable=import-outside-toplevel
+    deadline = time.monotonic() + timeout
     with neo4j.GraphDatabase.driver(uri, auth=("neo4j", password), connection_timeout=5) as driver:
         while True:
             driver.execute_query("CALL dbms.components() YIELD name RETURN name", database_="system")
@@ -48,6 +49,8 @@ def health_answer(uri: str, password: str) -> float:
                                                          database_="system")
             if rows and all(row["currentStatus"] == "online" for row in rows):
                 return time.time()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"bench: databases not all online after {timeout} s: {rows}")
             time.sleep(0.1)
 
 
