@@ -80,9 +80,9 @@ def measure_profile(bench: Bench, profile: str, runs: int) -> dict:
     timing = {"profile": "instant"}
     with private_arm_double(bench.tmp / f"arm-{profile}", bench.env.get("KUBECONFIG", "")) as arm:
         env = {**bench.env, **arm.env}
+        scale = QUICK_TIME_SCALE if bench.quick else AZURE_LIKE_TIME_SCALE
         for rep in range(runs):
             arm.client.reset(state=True)  # a clean Resource Manager for every repetition
-            scale = QUICK_TIME_SCALE if bench.quick else AZURE_LIKE_TIME_SCALE
             timing = set_timing(arm.client, profile, scale)
             for variant, (path, task_name) in VARIANTS.items():
                 rg = f"bench-{re.sub('[^a-z]', '', variant)[:12]}-{rep}"

@@ -68,7 +68,7 @@ def measure(bench: Bench):
     samples = Samples([label(n) for n in SIZES], ("prune", "no-op", "one delete per blob"))
     with BlobRecorder(env["AZURE_STORAGE_CONNECTION_STRING"]) as recorder:
         for size in SIZES:
-            # 10,000: one repetition (Azurite alone takes about 10 minutes to answer that prune's deletes, see growth())
+            # 10,000: one repetition (Azurite alone takes 3-4 minutes to answer that prune's deletes, see growth())
             for rep in range(1 if size >= LARGE else bench.runs):
                 container = service.create_container(f"bench-ret-{size}-{secrets.token_hex(3)}")
                 try:
