@@ -257,32 +257,43 @@ def test_password_never_printed(kube, namespace):
     assert PASSWORD[6:] not in output
 
 
+# validate.yml checks every rule in one task
+CHECK_INPUTS = "Check the inputs"
 BAD_INPUTS = {
-    "volume size without unit": ({"neo4j_volumes": {"data": 10}}, "Assert the neo4j_volumes sizes are whole Gi or Ti",
+    "volume size without unit": ({"neo4j_volumes": {"data": 10}}, CHECK_INPUTS,
                                  ["neo4j_volumes.data is '10'", "whole number of Gi or Ti"]),
     "volume sizes in other forms": ({"neo4j_volumes": {"data": "1.5Gi", "logs": "500M", "import": "abc"}},
-                                    "Assert the neo4j_volumes sizes are whole Gi or Ti",
+                                    CHECK_INPUTS,
                                     ["neo4j_volumes.data is '1.5Gi', neo4j_volumes.logs is '500M', "
                                      "neo4j_volumes.import is 'abc':"]),
-    "no data volume": ({"neo4j_volumes": {"logs": "8Gi"}}, "Assert neo4j_volumes has a data volume",
+    "no data volume": ({"neo4j_volumes": {"logs": "8Gi"}}, CHECK_INPUTS,
                        ["neo4j_volumes has no 'data' size (it has: logs)"]),
     "unknown volume": ({"neo4j_volumes": {"data": "8Gi", "scratch": "1Gi"}},
-                       "Assert neo4j_volumes names only volumes the chart mounts",
+                       CHECK_INPUTS,
                        ["neo4j_volumes names 'scratch'", "only data, logs, backups and import"]),
-    "release name": ({"neo4j_release_name": "Graph_1"}, "Assert neo4j_release_name is a DNS label",
+    "release name": ({"neo4j_release_name": "Graph_1"}, CHECK_INPUTS,
                      ["neo4j_release_name is 'Graph_1'", "at most 40 characters"]),
-    "namespace": ({"neo4j_namespace": "Neo4j"}, "Assert neo4j_namespace is a DNS label",
+    "namespace": ({"neo4j_namespace": "Neo4j"}, CHECK_INPUTS,
                   ["neo4j_namespace is 'Neo4j'"]),
-    "cluster on community": ({"neo4j_servers": 3}, "Assert neo4j_servers fits neo4j_edition",
+    "cluster on community": ({"neo4j_servers": 3}, CHECK_INPUTS,
                              ["neo4j_servers is 3 with neo4j_edition community",
                               "neo4j_servers is 1, or 3+ with neo4j_edition enterprise"]),
     "two servers": ({"neo4j_servers": 2, "neo4j_edition": "enterprise", "neo4j_accept_license_agreement": "eval"},
-                    "Assert neo4j_servers fits neo4j_edition", ["neo4j_servers is 2 with neo4j_edition enterprise"]),
-    "licence": ({"neo4j_edition": "enterprise"}, "Assert the licence is accepted for Enterprise",
+                    CHECK_INPUTS, ["neo4j_servers is 2 with neo4j_edition enterprise"]),
+    "licence": ({"neo4j_edition": "enterprise"}, CHECK_INPUTS,
                 ["neo4j_accept_license_agreement is 'no' with neo4j_edition enterprise", "yes", "eval"]),
     "public load balancer": ({"neo4j_load_balancer_enabled": True, "neo4j_load_balancer_internal": False},
-                             "Assert a public load balancer has source ranges",
+                             CHECK_INPUTS,
                              ["neo4j_load_balancer_source_ranges is empty while the load balancer is public"]),
+    "short password": ({"neo4j_password": "Ab1234x"}, CHECK_INPUTS,
+                       ["neo4j_password is shorter than 8 characters", "neo4j_auth_existing_secret"]),
+    "rotation without the current password": ({"neo4j_rotate_password": True}, CHECK_INPUTS,
+                                              ["neo4j_rotate_password needs both neo4j_password",
+                                               "neo4j_password_current"]),
+    "key vault csi without a vault": ({"neo4j_keyvault_csi": True}, CHECK_INPUTS,
+                                      ["neo4j_keyvault_csi needs neo4j_keyvault_name"]),
+    "several problems at once": ({"neo4j_release_name": "Graph_1", "neo4j_servers": 2}, CHECK_INPUTS,
+                                 ["neo4j_release_name is 'Graph_1'", "neo4j_servers is 2 with neo4j_edition"]),
     "disk SKU": ({"neo4j_storage_sku": "UltraSSD_LRS"}, "Validating arguments against arg spec",
                  ["neo4j_storage_sku must be one of", "got: UltraSSD_LRS"]),
 }
@@ -307,10 +318,12 @@ def test_bad_inputs_fail_before_anything_is_applied(kube, bad_input_run, case):
     host = case_host(case)
     assert host in result.stats, result
     failed = result.failed_tasks(host)
-    assert len(failed) == 1 and task in failed[0][1], failed  # one rule, one failure
+    assert len(failed) == 1 and task in failed[0][1], failed  # one task names every problem
     message = result.task(task, host=host)["msg"]
     for part in expected:
         assert part in message, message
+    if "neo4j_password" in overrides:
+        assert overrides["neo4j_password"] not in message  # the rule names the options, never the value
     assert result.changed(host) == 0
     namespace = overrides.get("neo4j_namespace", namespaces[case])
     assert kubectl(kube, "get", "namespace", namespace, check=False).returncode != 0
