@@ -30,7 +30,7 @@ import yaml
 from testenv.arm_double.client import ArmDoubleClient, count_ops
 from testenv.arm_double.client import module_defaults as arm_module_defaults
 from testenv.components import arm as arm_component
-from testenv.components.base import kill_group
+from testenv.components.base import kill_group, port_open, wait_until
 
 __all__ = ["ArmDoubleClient", "FILES", "NEO4J_STATEFULSET", "PlaybookResult", "PrivateArmDouble", "REPO",
            "RunningPlaybook", "TimedTask", "ansible_env", "bring_up", "count_ops", "delete_namespace", "helm",
@@ -151,6 +151,10 @@ def private_arm_double(workdir: Path, kubeconfig: str = ""):
         yield PrivateArmDouble(instance["env"], ArmDoubleClient(instance["env"]))
     finally:
         kill_group(instance["pid"])
+        # The leader's exit is seen before the kernel has closed every socket of the group: the block ends when
+        # the port no longer answers, so what follows never talks to a double that is going away.
+        wait_until(lambda: not port_open(instance["port"]), 15,
+                   "arm: the private ARM test double still answers after it was stopped")
 
 
 # ---------------------------------------------------------------------------------------------------------------
