@@ -32,6 +32,8 @@ def kind_of(method: str, path: str) -> str:
 
 
 class BlobRecorder(RecordingProxy):
+    # Longer than azure-storage-blob's read timeout (60 s): the client gives up first and retries, as it would on
+    # Azure, and the attempt it gave up on is still recorded (with status None when Azurite never answered).
     UPSTREAM_TIMEOUT = 120
 
     def __init__(self, connection_string: str):
@@ -51,14 +53,22 @@ class BlobRecorder(RecordingProxy):
         """Requests by kind_of() since a mark, and their total."""
         with self._lock:
             entries = self.log[since:]
-        out = {"total": len(entries), "list": 0, "batch": 0, "delete": 0}
-        for method, path, _status in entries:
+        out = {"total": len(entries), "list": 0, "batch": 0, "delete": 0, "unanswered": 0}
+        for method, path, status in entries:
             kind = kind_of(method, path)
             out[kind] = out.get(kind, 0) + 1
+            out["unanswered"] += status is None
         return out
 
     def server_seconds(self, since: int = 0) -> float:
-        """The seconds Azurite took to answer the requests since a mark, summed (what a client sending them one after
-        the other spends waiting on the server)."""
+        """The seconds during which at least one request since a mark waited on Azurite: the union of their spans, so
+        a retry sent while Azurite still works on the attempt the client gave up on is not counted twice (what a
+        client sending requests one after the other spends waiting on the server)."""
         with self._lock:
-            return sum(s for s in self.upstream_seconds[since:] if s is not None)
+            spans = sorted(s for s in self.upstream_spans[since:] if s is not None)
+        total, end = 0.0, float("-inf")
+        for start, stop in spans:
+            if stop > end:
+                total += stop - max(start, end)
+                end = stop
+        return total

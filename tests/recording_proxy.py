@@ -19,7 +19,8 @@ HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encodin
 
 class RecordingProxy:
     """Forwards to host:port; `record(method, path, status)` is called once per request (status None when the
-    subclass records on arrival, RECORD_ON_ARRIVAL, so a request that never ends, such as a watch, still counts)."""
+    subclass records on arrival, RECORD_ON_ARRIVAL, so a request that never ends, such as a watch, still counts,
+    and when the upstream did not answer within UPSTREAM_TIMEOUT: the client then gets a 504 if still there)."""
 
     RECORD_ON_ARRIVAL = False
     UPSTREAM_TIMEOUT = 60
@@ -27,7 +28,8 @@ class RecordingProxy:
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None):
         self._host, self._port, self._tls = host, port, tls
         self.log: list = []
-        self.upstream_seconds: list = []  # per log entry: how long the upstream took to answer (None on arrival)
+        # per log entry: (sent, answered or given up) on time.perf_counter()'s clock, None when recorded on arrival
+        self.upstream_spans: list = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -45,10 +47,10 @@ class RecordingProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _append(self, method: str, path: str, status: int | None, seconds: float | None = None) -> None:
+    def _append(self, method: str, path: str, status: int | None, span: tuple | None = None) -> None:
         with self._lock:
             self.log.append(self.record(method, path, status))
-            self.upstream_seconds.append(seconds)
+            self.upstream_spans.append(span)
 
     def _upstream(self) -> http.client.HTTPConnection:
         if self._tls is not None:
@@ -77,10 +79,15 @@ class RecordingProxy:
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     resp = upstream.getresponse()
                     data = resp.read()
+                except OSError as err:  # timeout, refused, reset: the attempt still counts, its wait too
+                    if not proxy.RECORD_ON_ARRIVAL:
+                        proxy._append(self.command, self.path, None, (sent, time.perf_counter()))
+                    self.send_error(504, f"recording proxy: the upstream did not answer ({err})")
+                    return
                 finally:
                     upstream.close()
                 if not proxy.RECORD_ON_ARRIVAL:
-                    proxy._append(self.command, self.path, resp.status, time.perf_counter() - sent)
+                    proxy._append(self.command, self.path, resp.status, (sent, time.perf_counter()))
                 self.send_response(resp.status, resp.reason)
                 head = self.command == "HEAD"  # no body: its Content-Length is the resource's, passed on as is
                 for key, value in resp.getheaders():
