@@ -132,17 +132,18 @@ def markdown(results: dict, meta: dict) -> list:  # pylint: disable=unused-argum
     for size in sizes_in(ret):
         for phase in ("prune", "no-op"):
             st = ret[f"{label(size)} / {phase}"]
-            split = [fmt(st[k], digits=2) if k in st else "n/a" for k in ("server_s", "client_s")]
-            extra = [fmt(st[k]) if k in st else "n/a" for k in ("left", "unanswered")]
-            rows.append([label(size), phase, fmt(st["deleted"]), fmt(st["kept"]), extra[0], fmt(st["requests"]),
-                         fmt(st["list"]), fmt(st["batch"]), fmt(st["delete"]), extra[1], fmt(st["task_s"], digits=2),
-                         *split, fmt(st["changed"])])
+            # fmt() gives "n/a" for a figure an older results file does not have
+            rows.append([label(size), phase, fmt(st["deleted"]), fmt(st["kept"]), fmt(st.get("left")),
+                         fmt(st["requests"]), fmt(st["list"]), fmt(st["batch"]), fmt(st["delete"]),
+                         fmt(st.get("unanswered")), fmt(st["task_s"], digits=2), fmt(st.get("server_s"), digits=2),
+                         fmt(st.get("client_s"), digits=2), fmt(st["changed"])])
     lines = [f"## 6. backup_retention over {', '.join(f'{n:,}' for n in sizes_in(ret))} backups (Azurite)", ""]
     lines += table(["backups", "run", "deleted", "kept", "left (gone or changed)", "Blob requests", "List Blobs",
                     "Blob Batch", "single deletes", "of which unanswered", "task time s",
                     "of which Azurite answering s", "the module's own s", "changed"], rows)
     if any(ret[f"{label(n)} / {p}"].get("unanswered", {}).get("max") for n in sizes_in(ret) for p in ("prune", "no-op")):
-        lines += ["", "An unanswered request is one Azurite did not answer within the recording proxy's 120 s: the "
+        lines += ["", "An unanswered request is one Azurite did not answer within the recording proxy's "
+                      f"{BlobRecorder.UPSTREAM_TIMEOUT} s: the "
                       "client (azure-storage-blob, 60 s read timeout) gave up on it and retried. A retried batch "
                       "whose first attempt Azurite carried out finds its blobs gone (404): the module reports them "
                       "as left (already gone) in its warnings, not as deleted. Azurite answering time is the union "
