@@ -44,7 +44,8 @@ def seed(container, size: int, now: datetime) -> list:
     names = [backup_name(PREFIX, ENVIRONMENT, "neo4j", now - timedelta(hours=1 + i)) for i in range(size)]
 
     def upload(name):
-        container.upload_blob(name, b"bench", metadata={"backup_complete": "true"})
+        # overwrite: a retried upload whose first attempt Azurite stored must not fail with 409
+        container.upload_blob(name, b"bench", metadata={"backup_complete": "true"}, overwrite=True)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(upload, names))
     return names
